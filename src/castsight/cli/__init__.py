@@ -1,0 +1,47 @@
+"""The ``castsight`` command line (Typer + Rich).
+
+Exit codes: 0 done; 1 the inspection ran and found NG/REVIEW parts, only when
+asked with ``--fail-on``; 2 bad usage or input (one line per problem on stderr).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from castsight import __version__
+from castsight.cli import demo_cmd, io_cmds
+
+app = typer.Typer(
+    name="castsight",
+    help="X-ray inspection of aluminium die castings: radiographs in, a sentence per part out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"castsight {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """castsight: radiographs of die castings in, OK / NG / REVIEW per part out."""
+
+
+io_cmds.register(app)
+demo_cmd.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,94 @@
+"""castsight info / convert / --version / --help as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from typer.testing import CliRunner
+
+from castsight import __version__
+from castsight.cli import app
+from castsight.io import read_radiograph, write_radiograph
+from tests.conftest import make_radiograph
+
+runner = CliRunner()
+
+
+def test_version_and_help() -> None:
+    assert runner.invoke(app, ["--version"]).output.strip() == f"castsight {__version__}"
+    help_text = runner.invoke(app, ["--help"]).output
+    for command in ("info", "convert", "demo"):
+        assert command in help_text
+
+
+def test_info_reports_good_files_and_one_line_per_bad_one(tmp_path: Path) -> None:
+    good = write_radiograph(make_radiograph(), tmp_path / "good.tif")
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(good.read_bytes()[:300])
+    other = write_radiograph(make_radiograph(seed=1), tmp_path / "other.png")
+    result = runner.invoke(app, ["info", str(good), str(bad), str(other)])
+    assert result.exit_code == 2
+    out_lines = result.stdout.strip().splitlines()
+    err_lines = result.stderr.strip().splitlines()
+    assert len(out_lines) == 2 and "good.tif" in out_lines[0] and "other.png" in out_lines[1]
+    assert len(err_lines) == 1 and "bad.tif" in err_lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_info_json(tmp_path: Path) -> None:
+    r = make_radiograph()
+    path = write_radiograph(r, tmp_path / "v.dcm")
+    result = runner.invoke(app, ["info", "--json", str(path)])
+    assert result.exit_code == 0
+    facts = json.loads(result.stdout)
+    assert facts["dtype"] == "uint16" and facts["max"] == float(r.pixels.max())
+    assert facts["identity"]["part_serial"] == "P-0001"
+
+
+def test_convert_to_diconde_keeps_pixels_and_spacing(tmp_path: Path) -> None:
+    src = write_radiograph(make_radiograph(), tmp_path / "v.tif")
+    result = runner.invoke(app, ["convert", str(src), str(tmp_path / "v.dcm")])
+    assert result.exit_code == 0, result.output
+    ds = pydicom.dcmread(tmp_path / "v.dcm")
+    assert np.array_equal(ds.pixel_array, read_radiograph(src).pixels)
+    assert float(ds.ImagerPixelSpacing[0]) == 0.139
+
+
+def test_convert_refuses_lossy_without_window(tmp_path: Path) -> None:
+    src = write_radiograph(make_radiograph(), tmp_path / "v.tif")
+    out = tmp_path / "v8.png"
+    result = runner.invoke(app, ["convert", str(src), str(out), "--dtype", "uint8"])
+    assert result.exit_code == 2 and not out.exists()
+    assert "loses information" in result.stderr
+    result = runner.invoke(
+        app,
+        [
+            "convert",
+            str(src),
+            str(out),
+            "--dtype",
+            "uint8",
+            "--allow-lossy",
+            "--window",
+            "0",
+            "65535",
+        ],
+    )
+    assert result.exit_code == 0 and read_radiograph(out).dtype == np.uint8
+
+
+def test_convert_will_not_overwrite_silently(tmp_path: Path) -> None:
+    src = write_radiograph(make_radiograph(), tmp_path / "v.tif")
+    target = write_radiograph(make_radiograph(seed=3), tmp_path / "t.tif")
+    before = target.read_bytes()
+    result = runner.invoke(app, ["convert", str(src), str(target)])
+    assert result.exit_code == 2 and target.read_bytes() == before
+
+
+def test_demo_runs(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "round-trip identical" in result.output
