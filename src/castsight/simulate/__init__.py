@@ -1,0 +1,1 @@
+"""Radiograph simulation: cone-beam geometry, analytic part phantoms, X-ray physics."""
