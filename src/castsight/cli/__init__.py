@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from castsight import __version__
-from castsight.cli import demo_cmd, io_cmds
+from castsight.cli import demo_cmd, io_cmds, simulate_cmd
 
 app = typer.Typer(
     name="castsight",
@@ -37,6 +37,7 @@ def _root(
 
 io_cmds.register(app)
 demo_cmd.register(app)
+simulate_cmd.register(app)
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ Rules (the contract the CLI documents):
 
   with paths relative to the manifest.
 
+Names starting with ``.`` or ``_`` are skipped when scanning folders (hidden
+files, and side data such as ``_calibration/``).
+
 Discovery only lists files; reading happens later, view by view, so one bad
 file never stops a batch.
 
@@ -88,7 +91,11 @@ def discover_parts(
 
 
 def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith(".")
+    return path.is_file() and path.suffix.lower() in SUFFIXES and not _skipped(path)
+
+
+def _skipped(path: Path) -> bool:
+    return path.name.startswith((".", "_"))
 
 
 def _natural_key(text: str) -> list[Any]:
@@ -98,7 +105,7 @@ def _natural_key(text: str) -> list[Any]:
 def _parts_in_dir(folder: Path) -> list[PartSource]:
     entries = sorted(folder.iterdir(), key=lambda p: _natural_key(p.name))
     parts: list[PartSource] = []
-    for sub in (e for e in entries if e.is_dir() and not e.name.startswith(".")):
+    for sub in (e for e in entries if e.is_dir() and not _skipped(e)):
         files = sorted(
             (f for f in sub.iterdir() if _is_image(f)), key=lambda p: _natural_key(p.name)
         )
