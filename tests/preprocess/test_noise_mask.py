@@ -36,17 +36,23 @@ def test_variance_model_is_positive_and_increasing() -> None:
 
 
 def test_air_and_saturation_are_excluded_but_thin_walls_kept() -> None:
-    img = np.full((64, 64), 50000.0)  # air
-    img[10:54, 10:54] = 50000.0 * np.exp(-0.054 * 3.0)  # 3 mm wall: 85 % transmission
-    img[20:44, 20:44] = 50000.0 * np.exp(-0.054 * 20.0)
+    img = np.full((64, 64), 62000.0)  # air, near full scale
+    img[10:54, 10:54] = 62000.0 * np.exp(-0.054 * 3.0)  # 3 mm wall: 85 % transmission
+    img[20:44, 20:44] = 62000.0 * np.exp(-0.054 * 20.0)
     img[0:4, :] = 65535  # saturated strip
     mask = part_mask(img.astype(np.uint16))
     # a thin wall next to air fills the band below air: nothing is called air
     assert mask[12, 12] and mask[30, 30] and not mask[1, 1]
     separated = img.copy()
-    separated[10:54, 10:54] = 50000.0 * np.exp(-0.054 * 10.0)
+    separated[10:54, 10:54] = 62000.0 * np.exp(-0.054 * 10.0)
     mask = part_mask(separated.astype(np.uint16))
     assert mask[12, 12] and not mask[6, 6]
+
+
+def test_bright_plate_filling_the_view_is_not_air() -> None:
+    img = np.full((64, 64), 40000.0)  # a flat thin plate at 61 % of full scale
+    img[:, 30:34] = 15000.0  # a rib
+    assert part_mask(img.astype(np.uint16)).all()
 
 
 def test_open_beam_defines_air() -> None:

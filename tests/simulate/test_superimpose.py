@@ -18,7 +18,7 @@ def _host(dtype: str, seed: int = 0) -> Radiograph:
     t[20:140, 20:180] = 10.0
     t[60:100, :] += 8.0
     t[:20, :] = t[140:, :] = 0.0
-    full = 240.0 if dtype == "uint8" else 40000.0
+    full = 245.0 if dtype == "uint8" else 62000.0
     counts = full * np.exp(-0.06 * t)
     gain = 20.0 if dtype == "uint8" else 1.0
     noisy = ndi.gaussian_filter(rng.poisson(counts * gain) / gain, 0.7)

@@ -57,7 +57,7 @@ def part_mask(
     if open_beam is not None and open_beam > 0:
         mask &= img < AIR_TRANSMISSION * open_beam
     else:
-        level = _air_level(img[mask]) if mask.any() else None
+        level = _air_level(img[mask], top) if mask.any() else None
         if level is not None:
             mask &= img < level
     if min_region_px > 0 and mask.any():
@@ -65,23 +65,31 @@ def part_mask(
     return mask
 
 
-def _air_level(values: NDArray[Any]) -> float | None:
+AIR_MIN_FRACTION = 0.9
+"""Without an open-beam level, only a mode above this fraction of full scale can be air."""
+
+
+def _air_level(values: NDArray[Any], top: float) -> float | None:
     """Threshold below the brightest mode when it is air: flat, and apart from the part.
 
     Air is the brightest, flattest level in the image. It is only accepted as
     air when few pixels lie in the band just below it (a gap of at least ~25 %
     in intensity); a thin wall (2-3 mm of aluminium transmits 85-90 %) fills
     that band, and then nothing is called air. A single flat level over
-    (almost) the whole image is a part that fills the view, not air.
+    (almost) the whole image is a part that fills the view, not air. And a
+    flat bright mode below 90 % of full scale may be a thin plate filling the
+    view just as well as air: it stays part (give ``open_beam`` to do better).
     """
     sample = np.log(np.maximum(values[:: max(1, values.size // 400_000)], 1e-6))
-    top = float(np.quantile(sample, 0.995))
-    near = sample[sample > top - 0.1]
+    brightest = float(np.quantile(sample, 0.995))
+    near = sample[sample > brightest - 0.1]
     spread = float(1.4826 * np.median(np.abs(near - np.median(near))))
     delta = max(4.0 * spread, 0.02)
-    level = float(np.median(sample[sample > top - delta]))
+    level = float(np.median(sample[sample > brightest - delta]))
     air = sample > level - delta
     band = (sample > level - 0.3) & ~air
+    if level < np.log(AIR_MIN_FRACTION * top):
+        return None
     if not 0.01 <= air.mean() <= 0.95 or band.sum() > 0.3 * air.sum():
         return None
     return float(np.exp(level - delta))

@@ -73,7 +73,9 @@ class SimulationConfig:
             pixel_pitch_mm=g.pixel_pitch_mm,
             rows=g.rows,
             cols=g.cols,
-            gain_adu_per_quantum=self.gain_adu_per_quantum,
+            # a coarser pixel collects more quanta: keep the ADU scale of the full panel
+            gain_adu_per_quantum=self.gain_adu_per_quantum
+            * (self.size / DEFAULT_GEOMETRY.cols) ** 2,
             seed=self.seed,
         )
 

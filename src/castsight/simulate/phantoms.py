@@ -73,9 +73,9 @@ _LINES = np.array(
      [0, 1, 1], [0, 1, -1], [1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]], dtype=np.float64,
 )  # fmt: skip
 _LINES /= np.linalg.norm(_LINES, axis=1, keepdims=True)
-# Largest angle between any direction and the nearest of the 26 probe rays (~ 25 deg):
+# Largest angle between any direction and the nearest of the 26 probe rays (27.6 deg):
 # a ray that stays in metal for margin / cos(angle) guarantees margin to a plane face.
-_COVER_COS = 0.90
+_COVER_COS = 0.88
 
 
 def wall_thickness_at(
