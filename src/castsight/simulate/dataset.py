@@ -36,7 +36,7 @@ from castsight.simulate.detector import DetectorModel, dark_frame, flat_frame
 from castsight.simulate.geometry import DEFAULT_GEOMETRY, Geometry
 from castsight.simulate.phantoms import Phantom, make_phantom
 from castsight.simulate.physics import TransmissionModel, tube_spectrum
-from castsight.simulate.render import DefectView, Exposure, render_view
+from castsight.simulate.render import DefectView, Exposure, render_view, sdd_map
 from castsight.simulate.solids import pack
 from castsight.simulate.truth import judge
 
@@ -297,7 +297,7 @@ def _write_calibration(config: SimulationConfig, out: Path) -> None:
         np.zeros((geometry.rows, geometry.cols)),
         mas=config.exposure.mas,
         pixel_pitch_mm=geometry.pixel_pitch_mm,
-        sdd_mm=_sdd(geometry),
+        sdd_mm=sdd_map(geometry),
     )
     frames = {
         "dark": dark_frame(detector, rng),
@@ -306,11 +306,6 @@ def _write_calibration(config: SimulationConfig, out: Path) -> None:
     for name, frame in frames.items():
         rad = Radiograph(frame.astype(np.float32), view=name, part_type=config.part_type)
         write_radiograph(rad, out / "_calibration" / f"{name}.tif")
-
-
-def _sdd(geometry: Geometry) -> np.ndarray[Any, np.dtype[np.float64]]:
-    ys, xs = geometry.pixel_centres_mm()
-    return np.sqrt(geometry.sdd_mm**2 + ys[:, None] ** 2 + xs[None, :] ** 2)
 
 
 def _write_json(path: Path, data: Any) -> None:

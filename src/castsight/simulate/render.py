@@ -60,9 +60,10 @@ class DefectView:
     d_prime: float
 
 
-def _sdd_map(geometry: Geometry, window: tuple[int, int, int, int]) -> F64:
+def sdd_map(geometry: Geometry, window: tuple[int, int, int, int] | None = None) -> F64:
+    """Source-to-pixel distance (mm) per detector pixel, for the inverse-square law."""
     ys, xs = geometry.pixel_centres_mm()
-    r0, r1, c0, c1 = window
+    r0, r1, c0, c1 = (0, geometry.rows, 0, geometry.cols) if window is None else window
     yy = ys[r0:r1, None]
     xx = xs[None, c0:c1]
     return np.sqrt(geometry.sdd_mm**2 + yy**2 + xx**2)
@@ -133,7 +134,7 @@ def render_view(
         local.append((defect, win, length))
     np.maximum(alloy, 0.0, out=alloy)
     full = (0, geometry.rows, 0, geometry.cols)
-    sdd = _sdd_map(geometry, full)
+    sdd = sdd_map(geometry, full)
     quanta = _quanta(model, exposure, geometry, alloy, other, sdd, full)
     weight = _weight(model, alloy, other, full)
     pixels = expose(quanta, detector, geometry.magnification, rng, quantum_weight=weight)
