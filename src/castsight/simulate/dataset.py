@@ -30,6 +30,7 @@ from pycocotools import mask as mask_utils
 
 from castsight.accept.plan import Rules, load_plan
 from castsight.io import write_radiograph
+from castsight.io.files import atomic_write_bytes
 from castsight.radiograph import Acquisition, Radiograph
 from castsight.simulate.defects import KINDS, Defect, place_defect
 from castsight.simulate.detector import DetectorModel, dark_frame, flat_frame
@@ -309,7 +310,5 @@ def _write_calibration(config: SimulationConfig, out: Path) -> None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    from castsight.io.files import atomic_write_bytes
-
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     atomic_write_bytes(path, text.encode("utf-8"))

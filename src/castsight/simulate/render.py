@@ -139,7 +139,9 @@ def render_view(
     weight = _weight(model, alloy, other, full)
     pixels = expose(quanta, detector, geometry.magnification, rng, quantum_weight=weight)
     truths = [
-        _truth(d, win, length, alloy, other, model, detector, exposure, geometry, sdd)
+        _truth(
+            d, win, length, alloy, other, quanta, weight, model, detector, exposure, geometry, sdd
+        )  # fmt: skip
         for d, win, length in local
     ]
     return pixels, [t for t in truths if t is not None]
@@ -190,6 +192,8 @@ def _truth(
     length: F64,
     alloy: F64,
     other: dict[str, F64],
+    quanta: F64,
+    weight_full: F64,
     model: TransmissionModel,
     detector: DetectorModel,
     exposure: Exposure,
@@ -199,14 +203,14 @@ def _truth(
     """Ideal-observer truth from the noise-free chain with and without this defect."""
     footprint = length > 0
     r0, r1, c0, c1 = win
-    with_q = _quanta(model, exposure, geometry, alloy, other, sdd, win)
+    with_q = quanta[r0:r1, c0:c1]  # the view's own expected quanta, with every defect
     without_alloy = alloy.copy()
     without_alloy[r0:r1, c0:c1] += length
     without_other = {k: v.copy() for k, v in other.items()}
     if defect.material != "void":
         without_other[defect.material][r0:r1, c0:c1] -= length
     wo_q = _quanta(model, exposure, geometry, without_alloy, without_other, sdd, win)
-    weight = _weight(model, alloy, other, win)
+    weight = weight_full[r0:r1, c0:c1]
     focal = _kernel(detector.focal_blur_sigma_px(geometry.magnification))
     scint = _kernel(detector.blur_sigma_px)
     g = detector.gain_adu_per_quantum
