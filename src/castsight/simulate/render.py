@@ -141,7 +141,7 @@ def render_view(
     truths = [
         _truth(
             d, win, length, alloy, other, quanta, weight, model, detector, exposure, geometry, sdd
-        )  # fmt: skip
+        )
         for d, win, length in local
     ]
     return pixels, [t for t in truths if t is not None]
