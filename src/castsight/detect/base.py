@@ -1,0 +1,88 @@
+"""What every detector returns, and the one interface they share.
+
+A detector takes a :class:`~castsight.preprocess.prepare.PreparedImage` and
+returns :class:`Indication` objects: where something deviates from sound
+metal, which way (less material: pores, shrinkage, cracks, light inclusions;
+more material: dense inclusions), how much, and how surely.
+
+``significance`` is in calibrated noise sigmas: on defect-free images of the
+same kind its distribution is that of the noise, so a threshold means the
+same thing on every image. ``score`` maps it to 0..1 for COCO results and
+precision-recall curves.
+
+>>> import numpy as np
+>>> ind = Indication(
+...     bbox=(10, 20, 3, 2), mask=np.ones((2, 3), bool), polarity=1,
+...     depth=0.05, significance=9.0, detector="local")
+>>> ind.area_px, ind.centroid, round(ind.score, 3)
+(6, (11.0, 20.5), 0.982)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from castsight.preprocess.prepare import PreparedImage
+
+SCORE_MIDPOINT = 6.0
+"""Significance (sigmas) that maps to score 0.5."""
+SCORE_SLOPE = 1.5
+"""Sigmas per e-fold of the score's odds."""
+
+
+def significance_to_score(significance: float) -> float:
+    """Map calibrated significance (noise sigmas) to a 0..1 score (logistic)."""
+    return 1.0 / (1.0 + math.exp(-(significance - SCORE_MIDPOINT) / SCORE_SLOPE))
+
+
+@dataclass(frozen=True, eq=False)
+class Indication:
+    """One candidate defect in one view, in image pixels."""
+
+    bbox: tuple[int, int, int, int]
+    """x, y, width, height (COCO order)."""
+    mask: NDArray[np.bool_] = field(repr=False)
+    """Footprint, ``height x width``, aligned with ``bbox``."""
+    polarity: int
+    """+1 less material than its surroundings (brighter), -1 more (darker)."""
+    depth: float
+    """Peak attenuation change against the estimated background (ln units, > 0)."""
+    significance: float
+    """Peak calibrated significance, in noise sigmas."""
+    detector: str
+    extras: dict[str, float] = field(default_factory=dict)
+    """Detector-specific evidence (e.g. enclosure, scale), for the record."""
+
+    @property
+    def score(self) -> float:
+        """0..1 confidence from the significance."""
+        return significance_to_score(self.significance)
+
+    @property
+    def area_px(self) -> int:
+        """Pixels in the footprint."""
+        return int(self.mask.sum())
+
+    @property
+    def centroid(self) -> tuple[float, float]:
+        """x, y of the footprint's centre of mass (image pixels)."""
+        ys, xs = np.nonzero(self.mask)
+        if xs.size == 0:
+            x, y, w, h = self.bbox
+            return x + (w - 1) / 2.0, y + (h - 1) / 2.0
+        return float(self.bbox[0] + xs.mean()), float(self.bbox[1] + ys.mean())
+
+
+class Detector(Protocol):
+    """Prepared image in, indications out."""
+
+    name: str
+
+    def detect(self, image: PreparedImage) -> list[Indication]:
+        """Find indications in one prepared view."""
+        ...

@@ -1,0 +1,301 @@
+"""The ``local`` detector: no training, no reference, any radiograph.
+
+Defects are small, compact deviations from the structure around them. The
+detector estimates the defect-free background inside the image itself with
+grey-scale morphology, which keeps straight edges of walls, ribs and holes
+exactly (a half-plane is closed under any structuring element) and removes
+only what is narrower than the structuring element:
+
+* less material (pores, shrinkage, cracks: brighter in transmission, a dip in
+  attenuation): ``closing(a) - a``;
+* more material (dense inclusions): ``a - opening(a)``.
+
+It runs at three scales (full, 1/2 and 1/4 resolution with one structuring
+element), so defects from a few pixels to about 60 px across are found.
+Each residual is divided by the image's own per-pixel noise and then
+standardised robustly over the part (median and MAD), so the significance
+means the same on every image, 8-bit or 16-bit, whatever its noise.
+
+Candidates above a low threshold are grouped; each must then pass a
+verification on its neighbourhood that morphology alone cannot make:
+*enclosure* (sound metal surrounds a void on most of its rim; where a
+structuring element cannot fit into the corner of a pocket, the "residual"
+runs into the pocket and fails this test).
+
+>>> import numpy as np
+>>> from castsight.radiograph import Radiograph
+>>> from castsight.preprocess.prepare import prepare
+>>> rng = np.random.default_rng(3)
+>>> clean = np.full((160, 160), 20000.0)
+>>> clean[:, 80:] = 12000.0                   # a wall step
+>>> yy, xx = np.mgrid[:160, :160]
+>>> clean[(yy - 60) ** 2 + (xx - 40) ** 2 <= 9] *= 1.08    # a pore: 8 % more signal
+>>> raw = rng.poisson(clean).astype(np.uint16)
+>>> found = LocalDetector().detect(prepare(Radiograph(raw)))
+>>> [(i.polarity, i.bbox[0] <= 40 < i.bbox[0] + i.bbox[2]) for i in found]
+[(1, True)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from castsight.detect.base import Indication
+from castsight.preprocess.prepare import PreparedImage
+
+_MAD = 1.4826
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """Tuning of the local detector; the defaults hold for unseen radiographs."""
+
+    threshold_sigmas: float = 7.0
+    """Peak significance an indication must reach."""
+    seed_sigmas: float = 3.5
+    """Pixels above this significance form a candidate's support."""
+    smooth_sigma_px: float = 1.0
+    """Gaussian pre-smoothing (a matched filter for the smallest defects)."""
+    element_px: int = 31
+    """Structuring element side for the background under a candidate (> its size)."""
+    structure_px: float = 0.2
+    """Weight of the local structure gradient in the noise (px): suppresses corners."""
+    blob_sigmas_px: tuple[float, ...] = (1.0, 2.0, 4.0)
+    """Scales of the blob measure: defects ~3 to ~25 px across."""
+    noise_block_px: int = 48
+    """Block side over which the local noise level is measured."""
+    min_area_px: int = 3
+    """Smaller footprints are noise or bad pixels."""
+    min_enclosure: float = 0.7
+    """Share of the rim that must differ from the indication (see module doc)."""
+    max_candidates: int = 400
+    """Most candidates verified per view (the strongest first)."""
+
+
+class LocalDetector:
+    """Background-estimation detector; see the module docstring."""
+
+    name = "local"
+
+    def __init__(self, settings: LocalSettings | None = None) -> None:
+        self.settings = settings or LocalSettings()
+
+    def detect(self, image: PreparedImage) -> list[Indication]:
+        """Find indications in one prepared view."""
+        cfg = self.settings
+        if not image.mask.any():
+            return []
+        a = image.attenuation
+        s = cv2.GaussianBlur(a, (0, 0), cfg.smooth_sigma_px) if cfg.smooth_sigma_px else a
+        found: list[Indication] = []
+        for polarity in (1, -1):
+            z, depth = self._significance(s, image, polarity)
+            found += self._candidates(z, depth, s, image, polarity)
+        return found
+
+    def _significance(
+        self, s: NDArray[Any], image: PreparedImage, polarity: int
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Max over scales of the standardised blob response, and the closing residual."""
+        cfg = self.settings
+        a = image.attenuation
+        noise = _local_noise(a, cfg.noise_block_px)
+        if cfg.structure_px > 0:  # structure edges make curvature of their own
+            g = cv2.GaussianBlur(a, (0, 0), 4.0)
+            grad = cv2.magnitude(
+                cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+            ) * (0.125 * cfg.structure_px)
+            noise = cv2.sqrt(noise * noise + grad * grad)
+        z_best = np.zeros(a.shape, np.float32)
+        for sigma in cfg.blob_sigmas_px:
+            r = _blob_response(a, sigma, polarity) / noise
+            z_best = np.maximum(z_best, _standardise(r, image.mask))
+        se = cv2.getStructuringElement(cv2.MORPH_RECT, (cfg.element_px, cfg.element_px))
+        op = cv2.MORPH_CLOSE if polarity > 0 else cv2.MORPH_OPEN
+        depth = np.asarray((cv2.morphologyEx(s, op, se) - s) * polarity, np.float32)
+        # both tests must agree: the residual (compact, narrower than the element:
+        # smooth structure blobs fail) and the blob measure (curved every way:
+        # the valleys and kinks along walls and ribs fail)
+        z_res = _standardise(depth / noise, image.mask)
+        z = np.minimum(z_best, z_res)
+        z[~image.mask] = 0.0
+        return z, depth
+
+    def _candidates(
+        self,
+        z: NDArray[Any],
+        depth: NDArray[Any],
+        s: NDArray[Any],
+        image: PreparedImage,
+        polarity: int,
+    ) -> list[Indication]:
+        """Cores above the threshold, grown to their half-depth footprint, then verified."""
+        cfg = self.settings
+        cores = (z > cfg.threshold_sigmas).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(cores, connectivity=8)
+        if n <= 1:
+            return []
+        peaks = _label_max(z, labels, n)
+        order = [int(i) for i in np.argsort(-peaks) if i > 0][: cfg.max_candidates]
+        out: list[Indication] = []
+        taken = np.zeros(z.shape, bool)
+        rows, cols = z.shape
+        for lab in order:
+            x, y, w, h, _ = (int(v) for v in stats[lab])
+            pad = max(w, h) + 6
+            x0, y0 = max(x - pad, 0), max(y - pad, 0)
+            x1, y1 = min(x + w + pad, cols), min(y + h + pad, rows)
+            core = labels[y0:y1, x0:x1] == lab
+            if taken[y0:y1, x0:x1][core].any():
+                continue  # part of an indication already grown from a stronger core
+            win_depth = depth[y0:y1, x0:x1]
+            support = z[y0:y1, x0:x1] > cfg.seed_sigmas
+            foot = _footprint(win_depth, core, support)
+            if int(foot.sum()) < cfg.min_area_px:
+                continue
+            enclosure = _enclosure(s[y0:y1, x0:x1], foot, polarity, image.mask[y0:y1, x0:x1])
+            if enclosure < cfg.min_enclosure:
+                continue
+            taken[y0:y1, x0:x1] |= foot
+            ys, xs = np.nonzero(foot)
+            bx0, by0 = int(xs.min()), int(ys.min())
+            bw, bh = int(xs.max()) - bx0 + 1, int(ys.max()) - by0 + 1
+            out.append(
+                Indication(
+                    bbox=(x0 + bx0, y0 + by0, bw, bh),
+                    mask=foot[by0 : by0 + bh, bx0 : bx0 + bw],
+                    polarity=polarity,
+                    depth=float(win_depth[core].max()),
+                    significance=float(peaks[lab]),
+                    detector=self.name,
+                    extras={"enclosure": round(enclosure, 3)},
+                )
+            )
+        return out
+
+
+def _blob_response(a: NDArray[Any], sigma: float, polarity: int) -> NDArray[Any]:
+    """Scale-normalised Hessian blob measure: positive only where the image curves
+    the defect's way in every direction (a dip for +1, a bump for -1).
+
+    For a dip the smaller Hessian eigenvalue is that measure; edges, ramps and
+    the long valleys at the foot of ribs have one eigenvalue near zero and so
+    no response, which is why this, not a plain residual, finds candidates.
+    """
+    g = cv2.GaussianBlur(a, (0, 0), sigma)
+    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
+    half_trace = (dxx + dyy) * 0.5
+    root = cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
+    lam = half_trace - root if polarity > 0 else -(half_trace + root)
+    return np.asarray(lam * (sigma * sigma), np.float32)
+
+
+def _local_noise(a: NDArray[Any], block: int) -> NDArray[Any]:
+    """Per-pixel noise level of ``a`` measured on the image (high-pass, per block)."""
+    hp = cv2.absdiff(a, cv2.GaussianBlur(a, (0, 0), 1.5))
+    return np.asarray(np.maximum(_block_mean(hp, block), 1e-7), np.float32)
+
+
+def _block_mean(img: NDArray[Any], block: int) -> NDArray[Any]:
+    """Mean over ``block`` x ``block`` tiles, median-filtered across tiles, back at full size.
+
+    The median across neighbouring tiles keeps one tile holding a defect or a
+    structure edge from setting the level around it.
+    """
+    rows, cols = img.shape
+    grid = (max(cols // block, 3), max(rows // block, 3))
+    level = cv2.resize(img, grid, interpolation=cv2.INTER_AREA)
+    level = cv2.medianBlur(level, 3)
+    return np.asarray(cv2.resize(level, (cols, rows), interpolation=cv2.INTER_LINEAR), np.float32)
+
+
+def _local_significance(
+    resid: NDArray[Any], s: NDArray[Any], mask: NDArray[np.bool_], block: int
+) -> NDArray[Any]:
+    """Residual standardised by its own local statistics.
+
+    The residual of pure noise is not zero-mean and its spread depends on
+    the local slope of the structure (on a ramp, morphology follows the
+    noise less), so it is centred and scaled by its block mean and mean
+    absolute deviation. The scale never drops below half the local noise
+    (``s - blur(s)``), so a smooth ramp cannot make a small wiggle significant.
+    """
+    m = _block_mean(resid, block)
+    dev = np.asarray(cv2.absdiff(resid, m), np.float32)
+    spread = _block_mean(dev, block) * 1.2533
+    hp = np.asarray(cv2.absdiff(s, cv2.GaussianBlur(s, (0, 0), 2.0)), np.float32)
+    noise = _block_mean(hp, block) * 1.2533
+    scale = np.maximum(spread, 0.5 * noise)
+    z = (resid - m) / np.maximum(scale, 1e-7)
+    z[~mask] = 0.0
+    return np.asarray(z, np.float32)
+
+
+def _standardise(z: NDArray[Any], mask: NDArray[np.bool_]) -> NDArray[Any]:
+    """(z - median) / (1.4826 MAD) over the part, from a subsample: calibrated sigmas."""
+    step = max(int(np.sqrt(mask.size / 200_000)), 1)
+    sample = z[::step, ::step][mask[::step, ::step]]
+    if sample.size < 64:
+        return np.zeros_like(z)
+    med = float(np.median(sample))
+    mad = float(np.median(np.abs(sample - med))) * _MAD
+    return np.asarray((z - med) / max(mad, 1e-9), np.float32)
+
+
+def _label_max(values: NDArray[Any], labels: NDArray[Any], n: int) -> NDArray[np.float64]:
+    """Maximum of ``values`` per label 0..n-1."""
+    flat = labels.ravel()
+    sel = flat > 0
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, flat[sel], values.ravel()[sel])
+    return out
+
+
+def _footprint(
+    depth: NDArray[Any], core: NDArray[np.bool_], support: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """The candidate's extent: connected pixels at or above half its peak residual
+    (the -6 dB extent used in radiographic sizing), within its significant support."""
+    peak = float(depth[core].max())
+    grown = ((depth >= 0.5 * peak) & (support | core)).astype(np.uint8)
+    _, lab = cv2.connectedComponents(grown, connectivity=8)
+    keep = np.unique(lab[core & (grown > 0)])
+    return np.isin(lab, keep[keep > 0])
+
+
+def _enclosure(
+    s: NDArray[Any], foot: NDArray[np.bool_], polarity: int, mask: NDArray[np.bool_]
+) -> float:
+    """Share of the rim around ``foot`` that looks like sound metal around a defect.
+
+    The rim is 2-4 px outside the footprint. A plane fitted to it is the
+    local background (structure may slope); the footprint's contrast is its
+    extreme against that plane. A rim pixel counts when it lies within half
+    that contrast of the plane and inside the part. Around a true defect the
+    whole rim is background; where a residual is the filled-in corner of a
+    pocket, part of the rim lies at the pocket's level, far off the plane.
+    """
+    reg8 = foot.astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    inner = cv2.dilate(reg8, k, iterations=2) > 0
+    rim = (cv2.dilate(reg8, k, iterations=4) > 0) & ~inner
+    if int(rim.sum()) < 8:
+        return 0.0
+    ry, rx = np.nonzero(rim)
+    design = np.column_stack([np.ones(rx.size), rx, ry]).astype(np.float64)
+    vals = s[rim].astype(np.float64)
+    coef, *_ = np.linalg.lstsq(design, vals, rcond=None)
+    fy, fx = np.nonzero(foot)
+    plane_core = coef[0] + coef[1] * fx + coef[2] * fy
+    contrast = float(np.max((plane_core - s[foot]) * polarity))
+    if contrast <= 0:
+        return 0.0
+    off = np.abs(vals - design @ coef)
+    return float(np.mean((off <= 0.5 * contrast) & mask[rim]))

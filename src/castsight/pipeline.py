@@ -1,0 +1,297 @@
+"""Run the stages for one part: read -> prepare -> gate -> detect -> measure -> accept.
+
+:class:`Inspector` holds what stays fixed over a run (plan, calibration,
+detectors, model) and turns a :class:`~castsight.io.parts.PartSource` into an
+:class:`InspectionRecord`: the sentence, the findings, each view's
+indications with measurements, per-stage timings and the provenance
+(software version, plan hash, model hash) an auditor needs.
+
+Fail-safe: a view that is missing, unreadable, fails the quality gate or
+cannot be measured in the plan's units gives a finding with the plan's
+``on_uninspectable`` sentence (REVIEW or NG), never OK.
+
+>>> import tempfile, numpy as np
+>>> from pathlib import Path
+>>> from castsight.accept.plan import load_plan
+>>> from castsight.io import write_radiograph
+>>> from castsight.io.parts import discover_parts
+>>> from castsight.radiograph import Radiograph
+>>> folder = Path(tempfile.mkdtemp()) / "P1"
+>>> folder.mkdir()
+>>> px = np.random.default_rng(0).poisson(np.full((96, 96), 20000.0)).astype(np.uint16)
+>>> _ = write_radiograph(Radiograph(px), folder / "V01.tif")
+>>> (folder / "V02.tif").write_bytes(b"not an image")
+12
+>>> rec = Inspector(load_plan("generic")).inspect(discover_parts([folder.parent])[0])
+>>> rec.sentence, [v.status for v in rec.views]
+('REVIEW', ['inspected', 'unreadable'])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from castsight.accept.judge import (
+    Finding,
+    judge_indication_sizes,
+    judge_porosity,
+    missing_view_findings,
+    quality_findings,
+    sentence_of,
+    zone_of,
+)
+from castsight.accept.plan import InspectionPlan, Rules, Zone
+from castsight.detect.base import Detector, Indication
+from castsight.detect.local import LocalDetector
+from castsight.errors import CastsightError
+from castsight.io import read_radiograph
+from castsight.io.parts import PartSource, ViewSource
+from castsight.measure import Measurement, measure_indications
+from castsight.preprocess.noise import NoiseEstimate
+from castsight.preprocess.prepare import Calibration, PreparedImage, prepare
+
+STAGES = ("read_s", "preprocess_s", "detect_s", "measure_s", "accept_s")
+
+
+@dataclass(frozen=True, eq=False)
+class ViewResult:
+    """What happened to one view."""
+
+    view: str
+    path: str
+    status: str
+    """inspected | unreadable | failed_quality | unmeasurable"""
+    error: str | None = None
+    sha256: str | None = None
+    detector: str | None = None
+    shape: tuple[int, int] | None = None
+    pixel_size_mm: float | None = None
+    quality: dict[str, float] | None = None
+    indications: tuple[Indication, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    zones: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def ids(self) -> list[str]:
+        """Indication ids, ``VIEW#k``."""
+        return [f"{self.view}#{k}" for k in range(len(self.indications))]
+
+
+@dataclass(frozen=True, eq=False)
+class InspectionRecord:
+    """The outcome for one part; ``to_dict`` is the JSON Lines record."""
+
+    serial: str
+    part_type: str | None
+    sentence: str
+    findings: tuple[Finding, ...]
+    views: tuple[ViewResult, ...]
+    timings: dict[str, float]
+    plan: dict[str, str]
+    model: dict[str, str] | None
+    inspected_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``castsight.record/1`` JSON object (see docs/design/record-schema.md)."""
+        from castsight.report.records import record_dict
+
+        return record_dict(self)
+
+
+DetectorFor = Callable[[str], Detector]
+
+
+class Inspector:
+    """Inspect parts under one plan; see the module docstring."""
+
+    def __init__(
+        self,
+        plan: InspectionPlan,
+        *,
+        calibration: Calibration | None = None,
+        detector_for: DetectorFor | None = None,
+        model_info: Mapping[str, str] | None = None,
+        workers: int = 1,
+    ) -> None:
+        self.plan = plan
+        self.calibration = calibration
+        local = LocalDetector()
+        self.detector_for: DetectorFor = detector_for or (lambda _view: local)
+        self.model_info = dict(model_info) if model_info else None
+        self.workers = max(1, workers)
+
+    def inspect(self, part: PartSource) -> InspectionRecord:
+        """Inspect every view of ``part`` and sentence it."""
+        start = time.perf_counter()
+        on_fail = self.plan.on_uninspectable
+        views = part.views
+        first = self._view(views[0], None) if views else None
+        noise = first[1] if first else None
+        rest: list[tuple[ViewResult, NoiseEstimate | None]] = []
+        if len(views) > 1:
+            if self.workers > 1:
+                with ThreadPoolExecutor(self.workers) as pool:
+                    rest = list(pool.map(lambda v: self._view(v, noise), views[1:]))
+            else:
+                rest = [self._view(v, noise) for v in views[1:]]
+        results = tuple(r for r, _ in ([first] if first else []) + rest)
+        findings = [f for r in results for f in r.findings]
+        findings += missing_view_findings(self.plan, [v.name for v in views], on_fail)
+        if not views:
+            findings.append(Finding("views", "part", None, on_fail, "part has no views"))
+        timings = {s: round(sum(r.timings.get(s, 0.0) for r in results), 4) for s in STAGES}
+        timings["total_s"] = round(time.perf_counter() - start, 4)
+        return InspectionRecord(
+            serial=part.serial,
+            part_type=part.part_type or self.plan.part_type,
+            sentence=sentence_of(findings),
+            findings=tuple(findings),
+            views=results,
+            timings=timings,
+            plan={"part_type": self.plan.part_type, "sha256": self.plan.sha256},
+            model=self.model_info,
+            inspected_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+
+    def _view(
+        self, source: ViewSource, noise: NoiseEstimate | None
+    ) -> tuple[ViewResult, NoiseEstimate | None]:
+        on_fail = self.plan.on_uninspectable
+        name, path = source.name, str(source.path)
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            rad = read_radiograph(source.path)
+            t["read_s"] = time.perf_counter() - t0
+            prep = prepare(rad, self.calibration, noise)
+        except CastsightError as err:
+            finding = Finding("readable", "view", name, on_fail, f"view {name}: {err.reason}")
+            return ViewResult(name, path, "unreadable", str(err), findings=(finding,)), noise
+        t["preprocess_s"] = time.perf_counter() - t0 - t["read_s"]
+        q = prep.quality
+        base = ViewResult(
+            name,
+            path,
+            "inspected",
+            sha256=rad.provenance.sha256 if rad.provenance else None,
+            shape=prep.shape,
+            pixel_size_mm=rad.acquisition.pixel_size_at_object_mm,
+            quality={
+                "signal_fraction": round(q.signal_fraction, 4),
+                "saturated_pct": round(q.saturated_pct, 4),
+                "over_range_pct": round(q.over_range_pct, 4),
+                "snr": round(q.snr, 2),
+                "part_pct": round(q.part_pct, 2),
+            },
+            timings=t,
+        )
+        gate = quality_findings(q, self.plan.quality, name, on_fail)
+        if gate:
+            msg = "; ".join(f.message for f in gate)
+            return replace(base, status="failed_quality", error=msg, findings=tuple(gate)), q.noise
+        mm = rad.acquisition.pixel_size_at_object_mm
+        if self.plan.units == "mm" and not mm:
+            msg = f"view {name}: pixel size at the part unknown, but the plan is in mm"
+            finding = Finding("units", "view", name, on_fail, msg)
+            return replace(base, status="unmeasurable", error=msg, findings=(finding,)), q.noise
+        detector = self.detector_for(name)
+        t1 = time.perf_counter()
+        try:
+            indications = tuple(detector.detect(prep))
+        except CastsightError as err:
+            finding = Finding("detector", "view", name, on_fail, f"view {name}: {err.reason}")
+            failed = replace(base, status="unmeasurable", error=err.reason, findings=(finding,))
+            return failed, q.noise
+        t["detect_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        measurements = tuple(measure_indications(
+            indications, pixel_size_mm=mm, background=_background(prep, indications)
+        ))  # fmt: skip
+        t["measure_s"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        zones, findings = self._judge(name, prep, indications, measurements, mm)
+        t["accept_s"] = time.perf_counter() - t3
+        result = replace(
+            base,
+            detector=detector.name,
+            indications=indications,
+            measurements=measurements,
+            zones=zones,
+            findings=tuple(findings),
+        )  # fmt: skip
+        return result, q.noise
+
+    def _judge(
+        self,
+        view: str,
+        prep: PreparedImage,
+        indications: tuple[Indication, ...],
+        measurements: tuple[Measurement, ...],
+        mm: float | None,
+    ) -> tuple[tuple[str, ...], list[Finding]]:
+        plan = self.plan
+        units = plan.units
+        scale = 1.0 if units == "px" else float(mm or 1.0)
+        zones_plan = plan.view_plan(view).zones or [Zone(name="whole", rules=plan.rules)]
+        rows, cols = prep.shape
+        names: list[str] = []
+        by_zone: dict[str, list[int]] = {}
+        rules_of: dict[str, Rules] = {}
+        for k, ind in enumerate(indications):
+            x, y = ind.centroid
+            zone = zone_of(zones_plan, x / cols, y / rows) or Zone(name="whole", rules=plan.rules)
+            names.append(zone.name)
+            by_zone.setdefault(zone.name, []).append(k)
+            rules_of[zone.name] = zone.rules
+        ids = [f"{view}#{k}" for k in range(len(indications))]
+        findings: list[Finding] = []
+        part_area = float(prep.mask.sum()) * scale * scale
+        for zname, members in by_zone.items():
+            rules = rules_of[zname]
+            items = []
+            for k in members:
+                m = measurements[k]
+                size = m.cluster_extent_px if m.kind == "shrinkage" else m.max_length_px
+                items.append((m.kind, float(size or m.max_length_px) * scale, ids[k], zname))
+            findings += judge_indication_sizes(items, rules, units, view)
+            pores = [k for k in members if measurements[k].kind in ("pore", "shrinkage")]
+            if pores:
+                centres = np.array([indications[k].centroid for k in pores]) * scale
+                sizes = [measurements[k].eq_diameter_px * scale for k in pores]
+                areas = [measurements[k].area_px * scale * scale for k in pores]
+                findings += judge_porosity(
+                    centres, sizes, areas, [ids[k] for k in pores], rules, units, view, zname,
+                    part_area,
+                )  # fmt: skip
+        return tuple(names), _dedupe(findings)
+
+
+def _background(prep: PreparedImage, indications: tuple[Indication, ...]) -> list[float] | None:
+    """Local attenuation without the defect under each indication (calibrated images only)."""
+    if not prep.calibrated:
+        return None
+    out = []
+    for ind in indications:
+        x, y, w, h = ind.bbox
+        under = prep.attenuation[y : y + h, x : x + w][ind.mask]
+        out.append(float(under.mean()) + ind.polarity * ind.depth if under.size else 0.0)
+    return out
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.zone, f.indications)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

@@ -1,0 +1,160 @@
+"""Machine-readable outputs: JSON Lines records and COCO results.
+
+``records.jsonl`` has one ``castsight.record/1`` object per part (schema in
+docs/design/record-schema.md); ``predictions.json`` is a COCO results list
+(file_name, bbox [x, y, w, h], score, category_id, RLE segmentation), with
+file names relative to the inspected root, so they match the simulator's
+``truth.json``.
+
+>>> round_floats({"a": 1.23456789, "b": [2.0000001]})
+{'a': 1.234568, 'b': [2.0]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from castsight import __version__
+
+if TYPE_CHECKING:
+    from castsight.pipeline import InspectionRecord, ViewResult
+
+SCHEMA = "castsight.record/1"
+
+
+def round_floats(value: Any, digits: int = 6) -> Any:
+    """Round floats in nested JSON data (and turn non-finite floats into None)."""
+    if isinstance(value, float):
+        return round(value, digits) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_floats(v, digits) for v in value]
+    return value
+
+
+def _indications(view: ViewResult) -> list[dict[str, Any]]:
+    out = []
+    for k, (ind, m) in enumerate(zip(view.indications, view.measurements, strict=True)):
+        out.append(
+            {
+                "id": f"{view.view}#{k}",
+                "bbox": list(ind.bbox),
+                "score": ind.score,
+                "significance": ind.significance,
+                "polarity": ind.polarity,
+                "detector": ind.detector,
+                "kind": m.kind,
+                "category_id": m.category_id,
+                "zone": view.zones[k] if k < len(view.zones) else "whole",
+                "area_px": m.area_px,
+                "area_mm2": m.area_mm2,
+                "eq_diameter_px": m.eq_diameter_px,
+                "eq_diameter_mm": m.eq_diameter_mm,
+                "max_length_px": m.max_length_px,
+                "max_length_mm": m.max_length_mm,
+                "aspect_ratio": m.aspect_ratio,
+                "contrast": m.contrast,
+                "wall_loss_pct": m.wall_loss_pct,
+                "cluster": m.cluster,
+                "cluster_extent_mm": m.cluster_extent_mm,
+                "nn_spacing_px": m.nn_spacing_px,
+                "nn_spacing_mm": m.nn_spacing_mm,
+                **{f"extra_{key}": val for key, val in ind.extras.items()},
+            }
+        )
+    return out
+
+
+def record_dict(record: InspectionRecord) -> dict[str, Any]:
+    """The JSON object of one part's record."""
+    out: dict[str, Any]
+    views = [
+        {
+            "view": v.view,
+            "path": v.path,
+            "sha256": v.sha256,
+            "status": v.status,
+            "error": v.error,
+            "detector": v.detector,
+            "shape": list(v.shape) if v.shape else None,
+            "pixel_size_mm": v.pixel_size_mm,
+            "quality": v.quality,
+            "indications": _indications(v),
+            "timings": v.timings,
+        }
+        for v in record.views
+    ]
+    out = round_floats(
+        {
+            "schema": SCHEMA,
+            "serial": record.serial,
+            "part_type": record.part_type,
+            "sentence": record.sentence,
+            "findings": [f.to_dict() for f in record.findings],
+            "views": views,
+            "timings": record.timings,
+            "software": {"castsight": __version__},
+            "plan": record.plan,
+            "model": record.model,
+            "inspected_at": record.inspected_at,
+        }
+    )
+    return out
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append one record as a line and flush it to disk (a crash loses no earlier part)."""
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        fh.flush()
+
+
+def coco_predictions(record: InspectionRecord, root: Path | None) -> list[dict[str, Any]]:
+    """COCO result entries for every indication of one part."""
+    out: list[dict[str, Any]] = []
+    for view in record.views:
+        if not view.shape:
+            continue
+        name = _relative(Path(view.path), root)
+        rows, cols = view.shape
+        for ind, m in zip(view.indications, view.measurements, strict=True):
+            x, y, w, h = ind.bbox
+            full = np.zeros((rows, cols), np.uint8, order="F")
+            full[y : y + h, x : x + w] = ind.mask
+            rle = mask_utils.encode(full)
+            out.append(
+                {
+                    "file_name": name,
+                    "bbox": [x, y, w, h],
+                    "score": round(ind.score, 6),
+                    "category_id": m.category_id,
+                    "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()},
+                    "serial": record.serial,
+                    "view": view.view,
+                }
+            )
+    return out
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return "/".join(path.parts[-2:])
+
+
+def write_predictions(path: Path, predictions: Iterable[dict[str, Any]]) -> None:
+    """Write the COCO results list atomically."""
+    from castsight.io.files import atomic_write_bytes
+
+    atomic_write_bytes(path, json.dumps(list(predictions)).encode("utf-8"))
