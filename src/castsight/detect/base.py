@@ -15,7 +15,7 @@ precision-recall curves.
 ...     bbox=(10, 20, 3, 2), mask=np.ones((2, 3), bool), polarity=1,
 ...     depth=0.05, significance=9.0, detector="local")
 >>> ind.area_px, ind.centroid, round(ind.score, 3)
-(6, (11.0, 20.5), 0.982)
+(6, (11.0, 20.5), 0.881)
 """
 
 from __future__ import annotations
