@@ -48,6 +48,10 @@ OVER_RANGE_TRANSMISSION = 1.05
 """With a flat field, signal above this transmission means the exposure does not match."""
 NOISE_CROP = 384
 """Side of the central crop the noise model is measured on (speed; noise is stationary)."""
+RIM_PART_FRACTION = 0.75
+"""Uncalibrated: saturation whose unsaturated rim is brighter than this fraction of full
+scale is counted as saturated part (a small step, as thin metal gives), not air."""
+"""Side of the central crop the noise model is measured on (speed; noise is stationary)."""
 
 
 @dataclass(frozen=True)
@@ -252,4 +256,4 @@ def _saturated_part(
     rim = (cv2.dilate(sat8, np.ones((5, 5), np.uint8)) > 0) & ~saturated
     if not rim.any():
         return 0  # the whole view is saturated: no part visible, judged by part_pct
-    return count if float(np.median(img[rim])) > 0.9 * top else 0
+    return count if float(np.median(img[rim])) > RIM_PART_FRACTION * top else 0

@@ -1,0 +1,148 @@
+"""``castsight inspect``: part folders or files in, a sentence per part out.
+
+Writes OUT/records.jsonl (one record per part, appended as each part is
+done), OUT/predictions.json (COCO results) and OUT/report.html. A bad file
+is reported in its part's record and the batch goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from castsight.cli.common import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_OK, report_error
+from castsight.errors import CastsightError
+
+FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
+
+
+def build_inspector(
+    plan_name: str, model: Path | None, calibration: Path | None, workers: int
+) -> Any:
+    """The Inspector for a plan, an optional model artifact and calibration frames."""
+    from castsight.accept.plan import load_plan
+    from castsight.pipeline import Inspector
+    from castsight.preprocess.prepare import load_calibration
+
+    plan = load_plan(plan_name)
+    cal = load_calibration(calibration) if calibration is not None else None
+    if model is None:
+        return Inspector(plan, calibration=cal, workers=workers)
+    from castsight.model import detector_for_model, load_artifact
+
+    artifact = load_artifact(model)
+    return Inspector(
+        plan,
+        calibration=cal,
+        detector_for=detector_for_model(artifact, plan),
+        model_info={"path": str(artifact.path), "sha256": artifact.content_sha256},
+        workers=workers,
+    )
+
+
+def _default_calibration(inputs: list[Path]) -> Path | None:
+    for root in inputs:
+        cand = root / "_calibration"
+        if root.is_dir() and cand.is_dir():
+            return cand
+    return None
+
+
+def inspect(
+    inputs: list[Path] = typer.Argument(..., help="Part folders, a folder of parts, or files."),
+    out: Path = typer.Option(..., "--out", help="Folder for records, predictions and report."),
+    plan: str = typer.Option("generic", help="Plan name (giga-underbody, wheel, generic) or YAML."),
+    model: Path | None = typer.Option(None, help="Model artifact from `castsight teach`."),
+    calibration: Path | None = typer.Option(
+        None, help="Folder with dark.tif/flat.tif (default: INPUT/_calibration if present)."
+    ),
+    manifest: Path | None = typer.Option(None, help="JSON manifest grouping files into parts."),
+    fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 if any part is: ng|review."),
+    workers: int = typer.Option(2, min=1, max=64, help="Views inspected in parallel."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty --out."),
+) -> None:
+    """Inspect parts: a sentence (OK / NG / REVIEW) per part with measured indications."""
+    from castsight.io.parts import discover_parts
+    from castsight.report.records import append_record, coco_predictions, write_predictions
+
+    if fail_on is not None and fail_on not in FAIL_ON:
+        report_error(f"--fail-on {fail_on!r}: expected ng or review")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        report_error(f"{out}: folder is not empty; pass --overwrite to write into it")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        parts = discover_parts(inputs, manifest)
+        if not parts:
+            raise CastsightError(", ".join(map(str, inputs)), "no radiographs found")
+        cal = calibration if calibration is not None else _default_calibration(inputs)
+        inspector = build_inspector(plan, model, cal, workers)
+    except CastsightError as err:
+        report_error(err)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    out.mkdir(parents=True, exist_ok=True)
+    records_path = out / "records.jsonl"
+    records_path.write_text("", encoding="utf-8")
+    root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
+    records: list[dict[str, Any]] = []
+    predictions: list[dict[str, Any]] = []
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("inspecting parts", total=len(parts))
+        for part in parts:
+            rec = inspector.inspect(part)
+            data = rec.to_dict()
+            append_record(records_path, data)
+            records.append(data)
+            predictions += coco_predictions(rec, root)
+            for view in rec.views:
+                if view.status == "unreadable":
+                    report_error(f"{view.path}: {view.error}")
+            bar.advance(task)
+    write_predictions(out / "predictions.json", predictions)
+    if report:
+        from castsight.report.html import write_html_report
+
+        write_html_report(records, out)
+    _summary(records, out, report)
+    found = {r["sentence"] for r in records}
+    if fail_on is not None and found & FAIL_ON[fail_on]:
+        raise typer.Exit(EXIT_FOUND)
+    raise typer.Exit(EXIT_OK)
+
+
+def _summary(records: list[dict[str, Any]], out: Path, report: bool) -> None:
+    console = Console()
+    table = Table(title="castsight inspect", show_lines=False)
+    for col in ("part", "sentence", "indications", "first finding", "time (s)"):
+        table.add_column(col)
+    colour = {"OK": "green", "NG": "red", "REVIEW": "yellow"}
+    for r in records[:50]:
+        n = sum(len(v["indications"]) for v in r["views"])
+        first = r["findings"][0]["message"] if r["findings"] else ""
+        s = r["sentence"]
+        table.add_row(r["serial"], f"[{colour[s]}]{s}[/]", str(n), first[:70],
+                      f"{r['timings']['total_s']:.2f}")  # fmt: skip
+    console.print(table)
+    counts = Counter(r["sentence"] for r in records)
+    console.print(
+        f"{len(records)} parts: {counts['OK']} OK, {counts['NG']} NG, {counts['REVIEW']} REVIEW"
+        f" -> {out / 'records.jsonl'}" + (f", {out / 'report.html'}" if report else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command()(inspect)

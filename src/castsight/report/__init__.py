@@ -1,0 +1,1 @@
+"""Reports: JSON Lines records, COCO predictions, HTML."""
