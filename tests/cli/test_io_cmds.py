@@ -89,6 +89,11 @@ def test_convert_will_not_overwrite_silently(tmp_path: Path) -> None:
 
 
 def test_demo_runs(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    args = ["demo", "--out", str(tmp_path), "--parts", "2", "--views", "2", "--size", "256"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "round-trip identical" in result.output
+    assert "true vs found" in result.output and "P0002" in result.output
+    records = (tmp_path / "inspect" / "records.jsonl").read_text().splitlines()
+    assert len(records) == 2
+    assert (tmp_path / "inspect" / "report.html").exists()
+    assert (tmp_path / "inspect" / "predictions.json").exists()

@@ -34,16 +34,9 @@ def build_inspector(
     cal = load_calibration(calibration) if calibration is not None else None
     if model is None:
         return Inspector(plan, calibration=cal, workers=workers)
-    from castsight.model import detector_for_model, load_artifact
-
-    artifact = load_artifact(model)
-    return Inspector(
-        plan,
-        calibration=cal,
-        detector_for=detector_for_model(artifact, plan),
-        model_info={"path": str(artifact.path), "sha256": artifact.content_sha256},
-        workers=workers,
-    )
+    # the reference detector and `castsight teach` (issue 4) write the artifact;
+    # until they land, a model is refused rather than ignored
+    raise CastsightError(model, "model artifacts are not supported by this build yet")
 
 
 def _default_calibration(inputs: list[Path]) -> Path | None:

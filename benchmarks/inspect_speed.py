@@ -1,0 +1,66 @@
+"""Time one 28-view part of 1536 x 1536 uint16 views from disk to sentence, per stage.
+
+    .venv/bin/python benchmarks/inspect_speed.py [--views 28] [--size 1536] [--workers 2]
+
+Simulates the part once (not timed), then inspects it ``--repeat`` times with
+the shipped giga-underbody plan and the local detector and prints the median
+time per part and the per-stage sums (stage times are CPU-side wall times
+summed over views, so with 2 workers they add up to more than the part time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--views", type=int, default=28)
+    ap.add_argument("--size", type=int, default=1536)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    from castsight.accept.plan import load_plan
+    from castsight.io.parts import discover_parts
+    from castsight.pipeline import STAGES, Inspector
+    from castsight.preprocess.prepare import load_calibration
+    from castsight.simulate.dataset import SimulationConfig, write_dataset
+
+    root = Path(tempfile.mkdtemp(prefix="castsight-bench-"))
+    config = SimulationConfig(n_parts=1, n_views=args.views, size=args.size, defect_rate=1.0)
+    write_dataset(config, root)
+    part = discover_parts([root])[0]
+    inspector = Inspector(
+        load_plan("giga-underbody"),
+        calibration=load_calibration(root / "_calibration"),
+        workers=args.workers,
+    )
+    inspector.inspect(part)  # warm-up: imports, numba, caches
+    totals, stages = [], {s: [] for s in STAGES}
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        rec = inspector.inspect(part)
+        totals.append(time.perf_counter() - t0)
+        for s in STAGES:
+            stages[s].append(rec.timings[s])
+    n = args.views
+    print(
+        f"{n} views of {args.size}x{args.size} uint16, workers={args.workers}, "
+        f"repeat={args.repeat}: sentence {rec.sentence}"
+    )
+    print(
+        f"per part: {statistics.median(totals):.2f} s (median), "
+        f"{statistics.median(totals) / n * 1000:.0f} ms per view"
+    )
+    for s in STAGES:
+        med = statistics.median(stages[s])
+        print(f"  {s[:-2]:<11} {med:6.2f} s summed over views ({med / n * 1000:5.1f} ms/view)")
+
+
+if __name__ == "__main__":
+    main()
