@@ -13,10 +13,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from castsight.cli.common import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_OK, report_error
+from castsight.cli.common import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_OK, progress_bar, report_error
 from castsight.errors import CastsightError
 
 FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
@@ -86,13 +85,7 @@ def inspect(
     root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
     records: list[dict[str, Any]] = []
     predictions: list[dict[str, Any]] = []
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("inspecting parts", total=len(parts))
         for part in parts:
             rec = inspector.inspect(part)

@@ -6,9 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from castsight.cli.common import EXIT_BAD_INPUT, report_error
+from castsight.cli.common import EXIT_BAD_INPUT, progress_bar, report_error
 
 
 def simulate(
@@ -47,13 +46,7 @@ def simulate(
         seed=seed,
         exposure=dataclasses.replace(Exposure(), kv=kv, mas=mas),
     )
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("simulating views", total=parts * views)
         summary = write_dataset(config, out, progress=lambda n: bar.advance(task, n))
     typer.echo(
