@@ -74,6 +74,18 @@ def test_parts_do_not_depend_on_each_other() -> None:
     assert [d.center_mm for d in a.defects] == [d.center_mm for d in b.defects]
 
 
+def test_series_parts_share_one_nominal_part_across_datasets() -> None:
+    rules = load_plan("giga-underbody").rules
+    series = SimulationConfig(n_parts=3, seed=3, series=1)
+    a, b = make_part(series, 0, rules), make_part(series, 2, rules)
+    other_seed = make_part(SimulationConfig(seed=99, series=1), 0, rules)
+    assert a.phantom.dimensions_mm == b.phantom.dimensions_mm == other_seed.phantom.dimensions_mm
+    other_series = make_part(SimulationConfig(seed=3, series=2), 0, rules)
+    family = make_part(SimulationConfig(seed=3), 0, rules)
+    assert other_series.phantom.dimensions_mm != a.phantom.dimensions_mm
+    assert family.phantom.dimensions_mm != a.phantom.dimensions_mm
+
+
 # --- physics of the ideal observer on a plate with one pore -----------------------------
 
 DET = DetectorModel(pixel_pitch_mm=0.2, rows=96, cols=96, gain_nonuniformity_pct=0.0,

@@ -9,7 +9,14 @@ from __future__ import annotations
 import typer
 
 from castsight import __version__
-from castsight.cli import demo_cmd, evaluate_cmd, inspect_cmd, io_cmds, simulate_cmd
+from castsight.cli import (
+    demo_cmd,
+    evaluate_cmd,
+    inspect_cmd,
+    io_cmds,
+    simulate_cmd,
+    teach_cmd,
+)
 
 app = typer.Typer(
     name="castsight",
@@ -40,6 +47,7 @@ demo_cmd.register(app)
 simulate_cmd.register(app)
 inspect_cmd.register(app)
 evaluate_cmd.register(app)
+teach_cmd.register(app)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def demo(
         _clear(folder)
         config = SimulationConfig(
             part_type="giga-underbody", n_parts=n, n_views=views, size=size,
-            defect_rate=rate, seed=s,
+            defect_rate=rate, seed=s, series=1,
         )  # fmt: skip
         write_dataset(config, folder)
     learn = f"{good} good and " if detector == "reference" else ""
@@ -62,6 +62,7 @@ def demo(
 
 def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[dict[str, Any]]:
     from castsight.accept.plan import load_plan
+    from castsight.cli.inspect_cmd import model_detectors
     from castsight.io.parts import discover_parts
     from castsight.pipeline import Inspector
     from castsight.preprocess.prepare import load_calibration
@@ -70,10 +71,10 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
 
     cal = load_calibration(test_dir / "_calibration")
     plan = load_plan("giga-underbody")
-    detector_for = None
-    if detector == "reference":  # lands with `castsight teach` (issue 4)
-        raise CastsightError(train_dir, "the reference detector is not in this build yet")
-    inspector = Inspector(plan, calibration=cal, detector_for=detector_for, workers=2)
+    kwargs: dict[str, Any] = {}
+    if detector == "reference":
+        kwargs = model_detectors(_teach(train_dir, out.parent / "model", plan.part_type), plan)
+    inspector = Inspector(plan, calibration=cal, workers=2, **kwargs)
     _clear(out)
     out.mkdir(parents=True, exist_ok=True)
     records, predictions = [], []
@@ -85,6 +86,20 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
     write_predictions(out / "predictions.json", predictions)
     write_html_report(records, out)
     return records
+
+
+def _teach(train_dir: Path, model: Path, part_type: str) -> Path:
+    """Learn every view of the good parts into ``model`` (what ``castsight teach`` does)."""
+    from castsight.io.parts import discover_parts
+    from castsight.model import save_artifact
+    from castsight.preprocess.prepare import load_calibration
+    from castsight.teach import learn_reference, reference_summary
+
+    cal = load_calibration(train_dir / "_calibration")
+    refs = learn_reference(discover_parts([train_dir]), cal)
+    training = {**reference_summary(refs), "good": [str(train_dir)]}
+    save_artifact(model, reference=refs, part_type=part_type, training=training, overwrite=True)
+    return model
 
 
 def _table(console: Console, records: list[dict[str, Any]], test_dir: Path) -> None:

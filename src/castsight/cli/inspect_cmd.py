@@ -33,9 +33,35 @@ def build_inspector(
     cal = load_calibration(calibration) if calibration is not None else None
     if model is None:
         return Inspector(plan, calibration=cal, workers=workers)
-    # the reference detector and `castsight teach` (issue 4) write the artifact;
-    # until they land, a model is refused rather than ignored
-    raise CastsightError(model, "model artifacts are not supported by this build yet")
+    return Inspector(plan, calibration=cal, workers=workers, **model_detectors(model, plan))
+
+
+def model_detectors(model: Path, plan: Any) -> dict[str, Any]:
+    """``detector_for`` and ``model_info`` for an Inspector from a model artifact.
+
+    Views the model has a reference for use the ``reference`` detector; the
+    others fall back to ``local`` (each view's record names its detector).
+    A model taught for another part type is refused.
+    """
+    from castsight.detect import LocalDetector
+    from castsight.detect.reference import ReferenceDetector
+    from castsight.model import load_artifact
+
+    artifact = load_artifact(model)
+    taught = artifact.part_type
+    if taught not in (None, "generic", plan.part_type) and plan.part_type != "generic":
+        raise CastsightError(
+            model, f"was taught for part type {taught!r}, the plan inspects {plan.part_type!r}"
+        )
+    refs = artifact.reference()
+    local = LocalDetector()
+    reference = ReferenceDetector(refs) if refs else None
+
+    def detector_for(view: str) -> Any:
+        return reference if reference is not None and view in refs else local
+
+    info = {"path": str(model), "sha256": artifact.content_sha256, "part_type": taught or ""}
+    return {"detector_for": detector_for, "model_info": info}
 
 
 def _default_calibration(inputs: list[Path]) -> Path | None:

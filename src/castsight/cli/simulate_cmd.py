@@ -24,6 +24,11 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed: the same seed gives the same bytes."),
     kv: float = typer.Option(150.0, min=30.0, max=225.0, help="Tube voltage (kV)."),
     mas: float = typer.Option(0.25, min=0.001, help="Exposure per view (mA.s)."),
+    series: int | None = typer.Option(
+        None, help="Series number: every part is this one nominal part (production line)."
+    ),
+    fixture_deg: float = typer.Option(0.5, min=0.0, help="Fixturing rotation error (deg, sd)."),
+    fixture_mm: float = typer.Option(0.5, min=0.0, help="Fixturing shift error (mm, sd)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder."),
 ) -> None:
     """Simulate a line run: DIR/<part>/<view>.tif, DIR/truth.json (COCO), DIR/parts.json."""
@@ -45,6 +50,9 @@ def simulate(
         defect_rate=defect_rate,
         seed=seed,
         exposure=dataclasses.replace(Exposure(), kv=kv, mas=mas),
+        series=series,
+        fixture_deg=fixture_deg,
+        fixture_mm=fixture_mm,
     )
     with progress_bar() as bar:
         task = bar.add_task("simulating views", total=parts * views)

@@ -19,6 +19,7 @@ before it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,15 @@ class SimulationConfig:
     gain_adu_per_quantum: float = 3.0
     small_pores_per_part: float = 1.0
     """Mean number of acceptable (below-limit) pores every part carries."""
+    series: int | None = None
+    """None: every part has its own jittered dimensions (a family of parts). A number:
+    every part is the same nominal part, drawn once from this series number, as on a
+    production line; parts then differ only in defects, fixturing and noise, and two
+    datasets with the same series (and part type) show the same part."""
+    fixture_deg: float = 0.5
+    """Fixturing error per view: rotation ~ N(0, fixture_deg) about each axis."""
+    fixture_mm: float = 0.5
+    """Fixturing error per view: translation ~ N(0, fixture_mm) per axis."""
 
     def geometry(self) -> Geometry:
         """The default cell geometry scaled to ``size`` pixels (same field of view)."""
@@ -139,11 +149,23 @@ def plan_defects(
 def make_part(config: SimulationConfig, index: int, rules: Rules) -> SimulatedPart:
     """Phantom, defects and true sentence of part ``index`` (no rendering)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
-    phantom = make_phantom(config.part_type, rng)
+    if config.series is None:
+        phantom = make_phantom(config.part_type, rng)
+    else:
+        phantom = _series_phantom(config.part_type, config.series)
     defective = bool(rng.random() < config.defect_rate)
     defects = plan_defects(phantom, rules, rng, defective)
     sentence, reasons = judge([(d.kind, d.size_mm, d.center_mm) for d in defects], rules)
     return SimulatedPart(f"P{index + 1:04d}", phantom, defects, sentence, tuple(reasons))
+
+
+_SERIES_KEY = 0x5E41E5  # keeps series phantoms apart from every (seed, part) stream
+
+
+@functools.lru_cache(maxsize=8)
+def _series_phantom(part_type: str, series: int) -> Phantom:
+    rng = np.random.default_rng(np.random.SeedSequence([_SERIES_KEY, series]))
+    return make_phantom(part_type, rng)
 
 
 def render_part(config: SimulationConfig, part: SimulatedPart, index: int) -> SimulatedPart:
@@ -154,7 +176,9 @@ def render_part(config: SimulationConfig, part: SimulatedPart, index: int) -> Si
     exposure = config.exposure
     model = _model(exposure)
     packed = pack(part.phantom.solids)
-    poses = part.phantom.views(config.n_views, rng)
+    poses = part.phantom.views(
+        config.n_views, rng, jitter_deg=config.fixture_deg, jitter_mm=config.fixture_mm
+    )
     acq = Acquisition(
         pixel_pitch_mm=geometry.pixel_pitch_mm,
         sod_mm=geometry.sod_mm,
@@ -221,7 +245,7 @@ def write_dataset(
     _write_calibration(config, out)
     coco: dict[str, Any] = {
         "info": {"description": "castsight simulated radiographs", "seed": config.seed,
-                 "part_type": config.part_type, "version": 1},
+                 "part_type": config.part_type, "series": config.series, "version": 1},
         "images": images,
         "categories": CATEGORIES,
         "annotations": annotations,

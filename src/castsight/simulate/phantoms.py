@@ -62,9 +62,17 @@ class Phantom:
         """Looking along the object z axis at ``view_center_mm``."""
         return Pose.look_at(self.view_center_mm)
 
-    def views(self, n_views: int = 28, rng: np.random.Generator | None = None) -> list[Pose]:
+    def views(
+        self,
+        n_views: int = 28,
+        rng: np.random.Generator | None = None,
+        *,
+        jitter_deg: float = 0.5,
+        jitter_mm: float = 0.5,
+    ) -> list[Pose]:
         """:func:`~castsight.simulate.geometry.view_poses` spread over this part."""
-        return view_poses(n_views, rng, center_mm=self.view_center_mm, span_mm=self.view_span_mm)
+        return view_poses(n_views, rng, center_mm=self.view_center_mm, span_mm=self.view_span_mm,
+                          jitter_deg=jitter_deg, jitter_mm=jitter_mm)  # fmt: skip
 
 
 # Line directions for margin / thickness probes: 3 axes, 6 face and 4 body diagonals.

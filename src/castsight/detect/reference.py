@@ -1,0 +1,348 @@
+"""The ``reference`` detector: deviations from the learned image of good parts.
+
+In series production a view of a good part looks like the same view of any
+other good part, up to a fixturing shift and rotation, exposure drift and
+noise. A :class:`ReferenceView` (learned by :func:`castsight.teach.learn_reference`)
+holds per view the mean attenuation of good parts registered onto one anchor
+image, and the spread ``S`` of their lightly smoothed attenuation.
+
+Detection registers the reference to the image (:func:`register`) and warps
+the reference *onto the image*, so indications are in the image's own pixels
+exactly and its noise is never interpolated. Then, with ``G`` the Gaussian of
+:func:`smooth` and ``offset`` the median of ``a - mean`` over the part::
+
+    z = (G(a - mean) - offset) / sqrt(k * S^2 * (1 + 1/n) + floor^2)
+
+``S`` is pooled (3x3 mean, then 3x3 maximum: a learned edge may sit a
+fraction of a pixel elsewhere) and already holds one image's noise smoothed
+like ``z``, so no smoothing factor is needed; ``k >= 1`` scales it when the
+image is noisier than the good ones were. ``z`` of a good image is Student-t
+with ``n - 1`` degrees of freedom: thresholds and significances are mapped to
+Gaussian sigmas (:func:`t_to_sigmas`).
+
+>>> from castsight.radiograph import Radiograph
+>>> from castsight.preprocess.prepare import prepare
+>>> yy, xx = np.mgrid[:128, :128]
+>>> clean = np.where((xx > 30) & (xx < 90), 12000.0, 20000.0)
+>>> good = (np.log(65535.0) - np.log(clean)).astype(np.float32)
+>>> clean[(yy - 64) ** 2 + (xx - 60) ** 2 <= 9] *= 1.1           # a pore
+>>> raw = np.random.default_rng(0).poisson(clean).astype(np.uint16)
+>>> img = prepare(Radiograph(raw, view="V01"))
+>>> spread = np.full((128, 128), 0.005, np.float32)
+>>> ref = ReferenceView("V01", good, spread, np.ones((128, 128), bool), 50, 1e-4)
+>>> [(i.polarity, i.bbox[0] <= 60 < i.bbox[0] + i.bbox[2])
+...  for i in ReferenceDetector({"V01": ref}).detect(img)]
+[(1, True)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+from castsight.detect.base import Indication
+from castsight.errors import InputError
+from castsight.preprocess.prepare import PreparedImage
+
+F32 = NDArray[np.float32]
+SMOOTH_SIGMA = 1.0
+"""Gaussian (px) applied to ``a - mean``, in learning and detection alike."""
+REG_SIZE = 192
+"""Registration runs on images downsampled by an integer factor to about this size."""
+HIGHPASS_SIGMA = 6.0
+"""Gaussian (px, downsampled) removed before phase correlation."""
+MAX_ANGLE_DEG = 5.0
+"""An ECC rotation beyond this is not a fixturing error: fall back to the shift."""
+_OUTSIDE = np.float32(1e6)
+"""Spread given to pixels the reference does not cover: never significant."""
+_ECC = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-5)
+_EDGE = 3
+"""Smoothing reach (px): a band this wide inside the reference frame is not judged."""
+_GROW = 32
+"""How far (px) an indication may grow from its seeds into the support."""
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceView:
+    """What good parts look like in one view, in the anchor image's frame."""
+
+    view: str
+    mean: F32
+    """Mean attenuation of the good images (offset to the anchor's exposure)."""
+    std: F32
+    """Spread of the smoothed attenuation (:func:`smooth`) over the good images."""
+    mask: NDArray[np.bool_]
+    """Pixels that are part, inside the frame, in most good images."""
+    n_images: int
+    noise_var: float
+    """Typical ``noise_std**2`` of the good images (median over part pixels)."""
+    notes: tuple[str, ...] = ()
+    """Images left out while learning, and why."""
+
+    def __post_init__(self) -> None:
+        if not (self.mean.shape == self.std.shape == self.mask.shape) or self.mean.ndim != 2:
+            raise ValueError("mean, std and mask must be 2-D arrays of one shape")
+        if self.n_images < 1:
+            raise ValueError("a reference needs at least one image")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Rows, columns."""
+        return self.mean.shape[0], self.mean.shape[1]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Rigid map from reference pixels to image pixels: ``(x', y') = M @ (x, y, 1)``."""
+
+    matrix: NDArray[np.float64]
+    correlation: float
+    """ECC correlation of the registered, downsampled pair (1: identical up to gain and offset)."""
+    refined: bool
+    """False when ECC failed and only the phase-correlation shift is used."""
+
+    @property
+    def angle_deg(self) -> float:
+        """Rotation in degrees, as :func:`cv2.getRotationMatrix2D` takes it."""
+        return math.degrees(math.atan2(self.matrix[0, 1], self.matrix[0, 0]))
+
+
+@dataclass(frozen=True, eq=False)
+class RegistrationTemplate:
+    """A reference image made ready for repeated :func:`register` calls."""
+
+    shape: tuple[int, int]
+    factor: int
+    small: F32
+    highpass: F32
+    window: F32
+
+
+def registration_template(
+    attenuation: NDArray[np.floating], factor: int = 0
+) -> RegistrationTemplate:
+    """Downsample (``factor`` 0: to about :data:`REG_SIZE`) and high-pass a reference image."""
+    rows, cols = attenuation.shape
+    f = factor or max(1, round(max(rows, cols) / REG_SIZE))
+    small = _downsample(attenuation, f)
+    window = np.asarray(cv2.createHanningWindow(small.shape[::-1], cv2.CV_32F), np.float32)
+    return RegistrationTemplate((rows, cols), f, small, _highpass(small), window)
+
+
+def register(
+    reference: RegistrationTemplate | NDArray[np.floating], image: NDArray[np.floating]
+) -> Registration:
+    """Rigid registration of ``reference`` to ``image`` (attenuation images of one shape).
+
+    Phase correlation of the high-passed downsampled pair gives the shift; ECC
+    (translation + rotation) refines it; if ECC fails or runs off, the shift is kept.
+
+    >>> a = np.zeros((128, 128), np.float32)
+    >>> a[30:70, 40:90] = 1.0
+    >>> moved = np.roll(a, (3, -5), axis=(0, 1))
+    >>> np.round(register(a, moved).matrix[:, 2], 1)
+    array([-5.,  3.])
+    """
+    if isinstance(reference, RegistrationTemplate):
+        tpl = reference
+    else:
+        tpl = registration_template(reference)
+    if image.shape != tpl.shape:
+        raise ValueError(f"image {image.shape} and reference {tpl.shape} differ in shape")
+    f, small = tpl.factor, _downsample(image, tpl.factor)
+    # a copy: OpenCV 5 phaseCorrelate applies the window to its inputs in place
+    (dx, dy), _ = cv2.phaseCorrelate(tpl.highpass.copy(), _highpass(small), tpl.window)
+    start = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], np.float32)
+    refined = True
+    try:
+        cc, warp = cv2.findTransformECC(tpl.small, small, start.copy(), cv2.MOTION_EUCLIDEAN, _ECC)
+        angle = math.degrees(math.atan2(float(warp[1, 0]), float(warp[0, 0])))
+        jump = float(np.hypot(warp[0, 2] - dx, warp[1, 2] - dy))
+        if not np.isfinite(warp).all() or abs(angle) > MAX_ANGLE_DEG or jump > small.shape[0] / 20:
+            raise cv2.error("ECC ran off")
+    except cv2.error:
+        refined, warp = False, start
+        flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+        back = cv2.warpAffine(small, warp, small.shape[::-1], flags=flags,
+                              borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+        cc = cv2.computeECC(tpl.small, back)
+    rot = np.asarray(warp[:, :2], np.float64)
+    # downsampled pixel centres sit at f * x + (f - 1) / 2 in full resolution
+    shift = f * np.asarray(warp[:, 2], np.float64) + (np.eye(2) - rot) @ np.full(2, (f - 1) / 2)
+    return Registration(np.hstack([rot, shift[:, None]]), float(cc), refined)
+
+
+def _downsample(a: NDArray[np.floating], f: int) -> F32:
+    img, (rows, cols) = np.asarray(a, np.float32), (a.shape[0] // f, a.shape[1] // f)
+    if f == 1:
+        return img
+    out = cv2.resize(img[: rows * f, : cols * f], (cols, rows), interpolation=cv2.INTER_AREA)
+    return np.asarray(out, np.float32)
+
+
+def _highpass(small: F32) -> F32:
+    return np.asarray(small - cv2.GaussianBlur(small, (0, 0), HIGHPASS_SIGMA), np.float32)
+
+
+def smooth(a: F32) -> F32:
+    """The light Gaussian (sigma :data:`SMOOTH_SIGMA`, 5x5) applied before scoring."""
+    return np.asarray(cv2.GaussianBlur(a, (5, 5), SMOOTH_SIGMA), np.float32)
+
+
+def exposure_offset(a: F32, ref: F32, mask: NDArray[np.bool_], step: int = 8) -> float:
+    """Median of ``a - ref`` over ``mask`` (every ``step``-th pixel): the exposure offset."""
+    pick = mask[::step, ::step]
+    sub = a[::step, ::step][pick] - ref[::step, ::step][pick]
+    return float(np.median(sub)) if sub.size else 0.0
+
+
+def t_to_sigmas(t: float, dof: int) -> float:
+    """Gaussian sigmas with the same tail probability as Student's ``|t|`` (``dof``).
+
+    >>> round(t_to_sigmas(17.1, 7), 2), round(t_to_sigmas(5.0, 10_000), 2)
+    (5.0, 5.0)
+    """
+    p = float(special.stdtr(dof, -abs(t)))
+    return abs(t) if p <= 0.0 else min(abs(t), -float(special.ndtri(p)))
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceScore:
+    """One image compared with its reference, in the image's own pixels."""
+
+    z: F32
+    """Standardised deviation (Student-t, ``dof``); negative where there is less material."""
+    valid: NDArray[np.bool_]
+    """Part pixels the reference covers: where ``z`` is judged."""
+    registration: Registration
+    offset: float
+    """Exposure offset removed: median of ``a - mean`` over valid pixels."""
+    deviation: F32
+    """``G(a - mean) - offset``: the smoothed deviation ``z`` is made of (ln units)."""
+    noise_ratio: float
+    """``k``: the spread was scaled by this (this image is noisier than the good ones)."""
+    dof: int
+
+
+class ReferenceDetector:
+    """Flags where an image deviates from the learned good parts of its view."""
+
+    name = "reference"
+
+    def __init__(
+        self,
+        view_refs: Mapping[str, ReferenceView],
+        *,
+        threshold_sigmas: float = 5.0,
+        support_sigmas: float = 3.0,
+        min_area_px: int = 4,
+        floor: float = 1e-4,
+        min_correlation: float = 0.5,
+    ) -> None:
+        self.threshold_sigmas = threshold_sigmas
+        self.support_sigmas = support_sigmas
+        self.min_area_px = min_area_px
+        self.min_correlation = min_correlation
+        self._refs = dict(view_refs)
+        self._templates = {v: registration_template(r.mean) for v, r in self._refs.items()}
+        self._spread = {v: _spread(r, floor) for v, r in self._refs.items()}
+
+    @property
+    def views(self) -> tuple[str, ...]:
+        """View names this detector has a reference for."""
+        return tuple(self._refs)
+
+    def z_threshold(self, view: str, sigmas: float | None = None) -> float:
+        """``|z|`` whose Student-t tail is that of ``sigmas`` (default: the threshold)."""
+        dof = max(self._refs[view].n_images - 1, 1)
+        tail = special.ndtr(-(self.threshold_sigmas if sigmas is None else sigmas))
+        return -float(special.stdtrit(dof, tail))
+
+    def zscore(self, image: PreparedImage) -> ReferenceScore:
+        """Register, compare with the reference, calibrate: the z map in image pixels."""
+        view, prov = image.radiograph.view, image.radiograph.provenance
+        where = prov.path if prov is not None else view
+        ref = self._refs.get(view or "")
+        if ref is None or view is None:
+            known = ", ".join(self._refs) or "none"
+            raise InputError(where, f"no reference for view {view!r} (the model has: {known})")
+        if image.shape != ref.shape:
+            raise InputError(where, f"view {view!r} is {image.shape}, its reference {ref.shape}")
+        a = image.attenuation
+        reg = register(self._templates[view], a)
+        if reg.correlation < self.min_correlation:
+            raise InputError(where, f"view {view!r} does not match its reference (correlation "
+                                    f"{reg.correlation:.2f}); wrong part or pose?")  # fmt: skip
+        size, m = (a.shape[1], a.shape[0]), reg.matrix
+        mean = np.asarray(cv2.warpAffine(ref.mean, m, size, flags=cv2.INTER_LINEAR,
+                                         borderMode=cv2.BORDER_REFLECT), np.float32)  # fmt: skip
+        spread = cv2.warpAffine(self._spread[view], m, size, flags=cv2.INTER_NEAREST,
+                                borderValue=float(_OUTSIDE))  # fmt: skip
+        valid = image.mask & (spread < _OUTSIDE)
+        offset = exposure_offset(a, mean, valid)
+        dev = smooth(np.asarray(cv2.subtract(a, mean), np.float32))
+        dev -= np.float32(offset)
+        k = max(1.0, _noise_ratio(image, valid, ref.noise_var))
+        z = np.asarray(cv2.divide(dev, spread, scale=1.0 / math.sqrt(k)), np.float32)
+        return ReferenceScore(z, valid, reg, offset, dev, k, max(ref.n_images - 1, 1))
+
+    def detect(self, image: PreparedImage) -> list[Indication]:
+        """Indications in the image's own pixels: each holds a pixel past the threshold and
+        spreads over its connected pixels past ``support_sigmas`` (hysteresis)."""
+        score = self.zscore(image)
+        view = image.radiograph.view or ""
+        t_seed, t_support = self.z_threshold(view), self.z_threshold(view, self.support_sigmas)
+        seeds = (np.abs(score.z) > np.float32(t_seed)) & score.valid
+        x0, y0, w0, h0 = cv2.boundingRect(seeds.astype(np.uint8))
+        if w0 == 0:
+            return []
+        x0, y0 = max(x0 - _GROW, 0), max(y0 - _GROW, 0)  # room to grow into the support
+        crop = (slice(y0, y0 + h0 + 2 * _GROW), slice(x0, x0 + w0 + 2 * _GROW))
+        z, dev, ok, seed = score.z[crop], score.deviation[crop], score.valid[crop], seeds[crop]
+        reg = score.registration
+        extras = {"registration_cc": round(reg.correlation, 4),
+                  "angle_deg": round(reg.angle_deg, 4)}  # fmt: skip
+        found: list[Indication] = []
+        for sign in (1, -1):  # +1: less material than the reference (z < 0)
+            side = -z if sign == 1 else z
+            support = ((side > np.float32(t_support)) & ok).astype(np.uint8)
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(support)
+            for i in np.unique(labels[seed & (side > 0)]):
+                x, y, w, h, area = (int(v) for v in stats[i])
+                if i == 0 or area < self.min_area_px:
+                    continue
+                box = (slice(y, y + h), slice(x, x + w))
+                comp = labels[box] == i
+                found.append(Indication(
+                    bbox=(x0 + x, y0 + y, w, h), mask=comp, polarity=sign,
+                    depth=float(np.max(-sign * dev[box][comp])),
+                    significance=t_to_sigmas(float(side[box][comp].max()), score.dof),
+                    detector=self.name, extras=dict(extras),
+                ))  # fmt: skip
+        return sorted(found, key=lambda ind: -ind.significance)
+
+
+def _spread(ref: ReferenceView, floor: float) -> F32:
+    """``sqrt(S^2 (1 + 1/n) + floor^2)`` with S pooled (3x3 mean, then 3x3 max); off the
+    mask and in the frame's edge band :data:`_OUTSIDE`."""
+    var = cv2.blur(np.square(ref.std, dtype=np.float32), (3, 3))
+    var = np.asarray(cv2.dilate(var, np.ones((3, 3), np.uint8)), np.float32)
+    spread = np.sqrt(var * np.float32(1.0 + 1.0 / ref.n_images) + np.float32(floor**2))
+    spread = np.asarray(spread, np.float32)
+    spread[~ref.mask], e = _OUTSIDE, _EDGE
+    spread[:e], spread[-e:], spread[:, :e], spread[:, -e:] = (_OUTSIDE,) * 4
+    return spread
+
+
+def _noise_ratio(image: PreparedImage, valid: NDArray[np.bool_], train_var: float) -> float:
+    """This image's noise variance over the good images' (medians over part pixels)."""
+    sub = image.noise_std[::8, ::8][valid[::8, ::8]]
+    if sub.size == 0 or train_var <= 0:
+        return 1.0
+    return float(np.median(np.square(sub, dtype=np.float32))) / train_var

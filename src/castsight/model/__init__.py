@@ -1,0 +1,23 @@
+"""The model artifact ``castsight teach`` writes and ``castsight inspect`` reads.
+
+A folder with a JSON manifest and payload files, verified by sha256 on load;
+see :mod:`castsight.model.artifact`. Imports no training or inference framework.
+"""
+
+from castsight.model.artifact import (
+    MANIFEST,
+    SCHEMA,
+    ModelArtifact,
+    content_sha256,
+    load_artifact,
+    save_artifact,
+)
+
+__all__ = [
+    "MANIFEST",
+    "SCHEMA",
+    "ModelArtifact",
+    "content_sha256",
+    "load_artifact",
+    "save_artifact",
+]

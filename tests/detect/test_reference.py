@@ -1,0 +1,140 @@
+"""The ``reference`` detector on a simulated series: quiet on good parts, finds what differs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from castsight.detect.base import Detector
+from castsight.detect.reference import ReferenceDetector, ReferenceView, t_to_sigmas
+from castsight.errors import InputError
+from castsight.io import discover_parts, read_radiograph
+from castsight.preprocess.prepare import Calibration, PreparedImage, load_calibration, prepare
+from castsight.radiograph import Radiograph
+from castsight.teach import learn_reference
+from tests.teach import series_dataset
+
+N_TRAIN = 8
+HELD_OUT = ("P0009", "P0010")
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return series_dataset(tmp_path_factory.mktemp("series"), n_parts=N_TRAIN + len(HELD_OUT))
+
+
+@pytest.fixture(scope="module")
+def refs(series: Path) -> dict[str, ReferenceView]:
+    return learn_reference(discover_parts([series])[:N_TRAIN], _calibration(series))
+
+
+@pytest.fixture(scope="module")
+def detector(refs: dict[str, ReferenceView]) -> ReferenceDetector:
+    return ReferenceDetector(refs)
+
+
+def _calibration(series: Path) -> Calibration:
+    return load_calibration(series / "_calibration")
+
+
+def _held_out(series: Path, view: str = "V01", part: str = HELD_OUT[0]) -> PreparedImage:
+    return prepare(read_radiograph(series / part / f"{view}.tif"), _calibration(series))
+
+
+def _with_disk(image: PreparedImage, centre: tuple[int, int], delta: float) -> PreparedImage:
+    yy, xx = np.mgrid[: image.shape[0], : image.shape[1]]
+    disk = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= 16  # radius 4 px
+    a = image.attenuation.copy()
+    a[disk] += np.float32(delta)
+    return dataclasses.replace(image, attenuation=a)
+
+
+def _quiet_spot(ref: ReferenceView) -> tuple[int, int]:
+    """x, y of the flattest well-covered pixel away from the frame (a plate area)."""
+    score = cv2.dilate(ref.std, np.ones((15, 15), np.uint8))
+    score[~cv2.erode(ref.mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)] = 1e9
+    score[:40], score[-40:], score[:, :40], score[:, -40:] = 1e9, 1e9, 1e9, 1e9
+    y, x = np.unravel_index(int(np.argmin(score)), score.shape)
+    return int(x), int(y)
+
+
+def test_is_a_detector(detector: ReferenceDetector) -> None:
+    found: Detector = detector
+    assert found.name == "reference" and set(detector.views) == {"V01", "V02"}
+
+
+@pytest.mark.parametrize("part", HELD_OUT)
+@pytest.mark.parametrize("view", ["V01", "V02"])
+def test_held_out_good_part_gives_no_indication(
+    series: Path, detector: ReferenceDetector, part: str, view: str
+) -> None:
+    image = _held_out(series, view, part)
+    assert detector.detect(image) == []
+    score = detector.zscore(image)
+    z = score.z[score.valid]
+    assert score.valid.mean() > 0.6
+    assert 0.4 < float(z.std()) < 1.4  # Student-t with 7 dof, conservatively pooled
+
+
+def test_an_exposure_offset_is_not_a_defect(series: Path, detector: ReferenceDetector) -> None:
+    image = _held_out(series)
+    brighter = dataclasses.replace(image, attenuation=image.attenuation - np.float32(0.1))
+    assert detector.detect(brighter) == []
+    assert abs(detector.zscore(brighter).offset - detector.zscore(image).offset + 0.1) < 1e-3
+
+
+@pytest.mark.parametrize(("delta", "polarity"), [(-0.05, 1), (0.05, -1)])
+def test_pore_and_dense_inclusion_are_found_where_they_are(
+    series: Path,
+    refs: dict[str, ReferenceView],
+    detector: ReferenceDetector,
+    delta: float,
+    polarity: int,
+) -> None:
+    image = _held_out(series)
+    x, y = _quiet_spot(refs["V01"])
+    found = detector.detect(_with_disk(image, (x, y), delta))
+    assert len(found) == 1
+    ind = found[0]
+    bx, by, bw, bh = ind.bbox
+    assert ind.polarity == polarity and ind.detector == "reference"
+    assert bx <= x - 3 and x + 3 < bx + bw and by <= y - 3 and y + 3 < by + bh  # covers the disk
+    assert bw <= 16 and bh <= 16
+    assert 0.03 < ind.depth < 0.08
+    assert ind.significance > 5.0
+    assert ind.mask.shape == (bh, bw) and ind.area_px >= 20
+
+
+def test_indications_are_in_the_image_own_pixels(
+    series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
+) -> None:
+    """The same disk, on two parts held with different fixturing, is found where it was put."""
+    x, y = _quiet_spot(refs["V01"])
+    for part in HELD_OUT:
+        (ind,) = detector.detect(_with_disk(_held_out(series, "V01", part), (x, y), -0.05))
+        cx, cy = ind.centroid
+        assert abs(cx - x) < 1.0 and abs(cy - y) < 1.0
+
+
+def test_a_view_without_reference_is_refused(series: Path, detector: ReferenceDetector) -> None:
+    image = _held_out(series)
+    other = dataclasses.replace(image, radiograph=image.radiograph.replace(view="V99"))
+    with pytest.raises(InputError, match="V99"):
+        detector.detect(other)
+
+
+def test_an_image_unlike_its_reference_is_refused(detector: ReferenceDetector) -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.integers(1000, 60000, (256, 256)).astype(np.uint16)
+    with pytest.raises(InputError, match="does not match"):
+        detector.detect(prepare(Radiograph(noise, view="V01")))
+
+
+def test_student_t_maps_to_gaussian_sigmas() -> None:
+    assert t_to_sigmas(5.0, 10_000) == pytest.approx(5.0, abs=0.01)
+    assert t_to_sigmas(17.1, 7) == pytest.approx(5.0, abs=0.02)
+    assert t_to_sigmas(1e6, 7) < 1e6
