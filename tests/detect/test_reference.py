@@ -138,3 +138,21 @@ def test_student_t_maps_to_gaussian_sigmas() -> None:
     assert t_to_sigmas(5.0, 10_000) == pytest.approx(5.0, abs=0.01)
     assert t_to_sigmas(17.1, 7) == pytest.approx(5.0, abs=0.02)
     assert t_to_sigmas(1e6, 7) < 1e6
+
+
+@pytest.mark.parametrize("diameter", [6.0, 12.0])
+def test_footprint_is_sized_at_half_depth_not_at_the_noise_support(diameter: float) -> None:
+    """A blurred round pore's footprint matches its diameter (profile sized at half depth);
+    the 3-sigma support would grow with the blur and the contrast."""
+    size, r = 96, diameter / 2
+    yy, xx = np.mgrid[:size, :size]
+    disc = ((yy - 48) ** 2 + (xx - 48) ** 2 <= r * r).astype(np.float64)
+    clean = 30000.0 * np.exp(0.15 * cv2.GaussianBlur(disc, (0, 0), 1.0))  # 15 % less metal
+    good = (np.log(65535.0) - np.log(np.full((size, size), 30000.0))).astype(np.float32)
+    raw = np.random.default_rng(1).poisson(clean).astype(np.uint16)
+    img = prepare(Radiograph(raw, view="V01"))
+    spread = np.full((size, size), 0.006, np.float32)  # about the smoothed Poisson noise
+    ref = ReferenceView("V01", good, spread, np.ones((size, size), bool), 200, 3.3e-5)
+    (ind,) = ReferenceDetector({"V01": ref}).detect(img)
+    eq_diameter = 2.0 * np.sqrt(ind.area_px / np.pi)
+    assert abs(eq_diameter - diameter) <= 1.5

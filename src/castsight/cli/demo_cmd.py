@@ -24,11 +24,13 @@ from castsight.errors import CastsightError
 def demo(
     out: Path = typer.Option(Path("out/demo"), help="Folder for the demo's files."),
     parts: int = typer.Option(6, min=1, help="Parts to inspect."),
-    good: int = typer.Option(8, min=3, help="Good parts to learn the views from."),
+    good: int = typer.Option(20, min=3, help="Good parts to learn the views from."),
     views: int = typer.Option(4, min=1, help="Views per part."),
     size: int = typer.Option(768, min=128, help="Detector side (px)."),
     seed: int = typer.Option(7, help="Random seed."),
-    detector: str = typer.Option("local", help="local (no training) or reference (learned views)."),
+    detector: str = typer.Option(
+        "reference", help="reference (views learned from good parts) or local (no training)."
+    ),
 ) -> None:
     """Simulate a line run, learn the views from good parts, inspect new parts."""
     from castsight.simulate.dataset import SimulationConfig, write_dataset
@@ -46,7 +48,7 @@ def demo(
         _clear(folder)
         config = SimulationConfig(
             part_type="giga-underbody", n_parts=n, n_views=views, size=size,
-            defect_rate=rate, seed=s, series=1,
+            defect_rate=rate, seed=s, series=1, detector_seed=seed,
         )  # fmt: skip
         write_dataset(config, folder)
     learn = f"{good} good and " if detector == "reference" else ""

@@ -319,10 +319,20 @@ class ReferenceDetector:
                     continue
                 box = (slice(y, y + h), slice(x, x + w))
                 comp = labels[box] == i
+                depth = float(np.max(-sign * dev[box][comp]))
+                # the footprint is where the deviation reaches half its peak (sizing by
+                # half depth, as on a radiograph's profile), not the 3-sigma support,
+                # which grows with the blur and the noise
+                core = comp & (-sign * dev[box] >= np.float32(0.5 * depth))
+                if core.sum() >= self.min_area_px:
+                    comp = core
+                ys, xs = np.nonzero(comp)
+                x1, y1 = x + int(xs.min()), y + int(ys.min())
+                comp = comp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
                 found.append(Indication(
-                    bbox=(x0 + x, y0 + y, w, h), mask=comp, polarity=sign,
-                    depth=float(np.max(-sign * dev[box][comp])),
-                    significance=t_to_sigmas(float(side[box][comp].max()), score.dof),
+                    bbox=(x0 + x1, y0 + y1, comp.shape[1], comp.shape[0]), mask=comp,
+                    polarity=sign, depth=depth,
+                    significance=t_to_sigmas(float(side[box][labels[box] == i].max()), score.dof),
                     detector=self.name, extras=dict(extras),
                 ))  # fmt: skip
         return sorted(found, key=lambda ind: -ind.significance)

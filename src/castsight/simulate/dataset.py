@@ -70,6 +70,9 @@ class SimulationConfig:
     """Fixturing error per view: rotation ~ N(0, fixture_deg) about each axis."""
     fixture_mm: float = 0.5
     """Fixturing error per view: translation ~ N(0, fixture_mm) per axis."""
+    detector_seed: int | None = None
+    """The flat panel's fixed pattern (gain, offset, bad pixels); None: ``seed``. Datasets
+    imaged in one inspection cell (good parts to teach from, parts to inspect) share it."""
 
     def geometry(self) -> Geometry:
         """The default cell geometry scaled to ``size`` pixels (same field of view)."""
@@ -87,7 +90,7 @@ class SimulationConfig:
             # a coarser pixel collects more quanta: keep the ADU scale of the full panel
             gain_adu_per_quantum=self.gain_adu_per_quantum
             * (self.size / DEFAULT_GEOMETRY.cols) ** 2,
-            seed=self.seed,
+            seed=self.seed if self.detector_seed is None else self.detector_seed,
         )
 
 
