@@ -1,11 +1,14 @@
 """Time one 28-view part of 1536 x 1536 uint16 views from disk to sentence, per stage.
 
     .venv/bin/python benchmarks/inspect_speed.py [--views 28] [--size 1536] [--workers 2]
+        [--detector local|reference] [--good 10]
 
 Simulates the part once (not timed), then inspects it ``--repeat`` times with
-the shipped giga-underbody plan and the local detector and prints the median
-time per part and the per-stage sums (stage times are CPU-side wall times
-summed over views, so with 2 workers they add up to more than the part time).
+the shipped giga-underbody plan and prints the median time per part and the
+per-stage sums. ``--detector reference`` first simulates ``--good`` good parts
+of the same series and cell and teaches the views from them (not timed).
+Stage times are CPU-side wall times summed over views, so with 2 workers they
+add up to more than the part time.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def main() -> None:
@@ -23,6 +27,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1536)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--detector", choices=("local", "reference"), default="local")
+    ap.add_argument("--good", type=int, default=10, help="good parts to teach reference from")
     args = ap.parse_args()
 
     from castsight.accept.plan import load_plan
@@ -32,13 +38,19 @@ def main() -> None:
     from castsight.simulate.dataset import SimulationConfig, write_dataset
 
     root = Path(tempfile.mkdtemp(prefix="castsight-bench-"))
-    config = SimulationConfig(n_parts=1, n_views=args.views, size=args.size, defect_rate=1.0)
-    write_dataset(config, root)
-    part = discover_parts([root])[0]
+    config = SimulationConfig(n_parts=1, n_views=args.views, size=args.size, defect_rate=1.0,
+                              series=1)  # fmt: skip
+    write_dataset(config, root / "part")
+    part = discover_parts([root / "part"])[0]
+    plan = load_plan("giga-underbody")
+    kwargs: dict[str, Any] = {}
+    if args.detector == "reference":
+        kwargs = _teach(config, root, args.good, plan)
     inspector = Inspector(
-        load_plan("giga-underbody"),
-        calibration=load_calibration(root / "_calibration"),
+        plan,
+        calibration=load_calibration(root / "part" / "_calibration"),
         workers=args.workers,
+        **kwargs,
     )
     inspector.inspect(part)  # warm-up: imports, numba, caches
     totals, stages = [], {s: [] for s in STAGES}
@@ -50,7 +62,8 @@ def main() -> None:
             stages[s].append(rec.timings[s])
     n = args.views
     print(
-        f"{n} views of {args.size}x{args.size} uint16, workers={args.workers}, "
+        f"{n} views of {args.size}x{args.size} uint16, {args.detector} detector, "
+        f"workers={args.workers}, "
         f"repeat={args.repeat}: sentence {rec.sentence}"
     )
     print(
@@ -60,6 +73,28 @@ def main() -> None:
     for s in STAGES:
         med = statistics.median(stages[s])
         print(f"  {s[:-2]:<11} {med:6.2f} s summed over views ({med / n * 1000:5.1f} ms/view)")
+
+
+def _teach(config: Any, root: Path, n_good: int, plan: Any) -> dict[str, Any]:
+    """Simulate good parts of the same series and cell, teach them, return Inspector kwargs."""
+    import dataclasses
+
+    from castsight.cli.inspect_cmd import model_detectors
+    from castsight.io.parts import discover_parts
+    from castsight.model import save_artifact
+    from castsight.preprocess.prepare import load_calibration
+    from castsight.simulate.dataset import write_dataset
+    from castsight.teach import learn_reference
+
+    good = dataclasses.replace(config, n_parts=n_good, defect_rate=0.0, seed=config.seed + 1,
+                               detector_seed=config.seed)  # fmt: skip
+    write_dataset(good, root / "good")
+    t0 = time.perf_counter()
+    refs = learn_reference(discover_parts([root / "good"]),
+                           load_calibration(root / "good" / "_calibration"))  # fmt: skip
+    print(f"taught {len(refs)} views from {n_good} good parts in {time.perf_counter() - t0:.0f} s")
+    save_artifact(root / "model", reference=refs, part_type=plan.part_type)
+    return model_detectors(root / "model", plan)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ itself, and the image-quality figures the plan's gate judges.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,14 @@ class Calibration:
             if frame is not None:
                 return tuple(frame.shape)
         return None
+
+    @functools.cached_property
+    def inverse_open_beam(self) -> NDArray[np.float32] | None:
+        """``1 / max(flat - dark, 1)``, computed once per calibration (None without a flat)."""
+        if self.flat is None:
+            return None
+        beam = self.flat - self.dark if self.dark is not None else self.flat
+        return np.asarray(1.0 / np.maximum(beam, np.float32(1.0)), np.float32)
 
 
 def load_calibration(folder: str | Path) -> Calibration:
@@ -162,26 +171,31 @@ def prepare(
             f"calibration frames are {cal.shape}, image is {raw.shape}",
         )
     img = np.asarray(raw, dtype=np.float32)
-    saturated = img >= SATURATION_FRACTION * top
+    saturated = img >= np.float32(SATURATION_FRACTION * top)
     dark = cal.dark if cal.dark is not None else np.float32(0.0)
-    signal = img - cal.dark if cal.dark is not None else img
-    flat = cal.flat
-    open_beam = np.maximum(flat - dark, 1.0) if flat is not None else np.float32(top)
-    transmission = np.maximum(signal, 0.5) / open_beam
+    signal = cv2.subtract(img, cal.dark) if cal.dark is not None else img
+    signal = np.maximum(signal, np.float32(0.5))
+    inv_beam = cal.inverse_open_beam
+    if inv_beam is not None:
+        transmission = np.asarray(cv2.multiply(signal, inv_beam), np.float32)
+    else:
+        transmission = np.asarray(signal * np.float32(1.0 / top), np.float32)
     bad = np.zeros(raw.shape, bool) if cal.bad_pixels is None else cal.bad_pixels
     if noise is None:
         noise = estimate_noise(_crop(img), _crop(~bad & ~saturated & (img > 0)))
     if cal.flat is not None:  # air is what transmits like the open beam
-        mask = (transmission < AIR_TRANSMISSION) & ~saturated & (img > OPAQUE_FRACTION * top)
+        mask = (transmission < np.float32(AIR_TRANSMISSION)) & ~saturated
+        mask &= img > np.float32(OPAQUE_FRACTION * top)
     else:
         bits = radiograph.acquisition.bit_depth
         mask = part_mask(raw, bit_depth=bits, open_beam=None, min_region_px=0)
-    attenuation = -cv2.log(np.asarray(transmission, np.float32))
+    attenuation = np.asarray(cv2.log(transmission), np.float32)
+    np.negative(attenuation, out=attenuation)
     std = _noise_std(img, dark, noise)
     attenuation, impulses = _fix_impulses(attenuation, std, bad)
     mask &= ~impulses
     # drop specks of "part" in air (and single-pixel holes do not matter)
-    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    mask = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     quality = _quality(img, mask, saturated, transmission, top, noise, cal.flat is not None)
     return PreparedImage(radiograph, attenuation, std, mask, quality, cal.flat is not None)
 
@@ -211,10 +225,14 @@ def _noise_std(img: NDArray[np.float32], dark: Any, noise: NoiseEstimate) -> NDA
 def _fix_impulses(
     att: NDArray[Any], std: NDArray[np.float32], bad: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Replace known bad pixels and lone impulses (dead/hot/stuck) by their 3x3 median."""
+    """Replace known bad pixels and lone impulses (dead/hot/stuck) by their 3x3 median,
+    in place in ``att``."""
     med = cv2.medianBlur(att, 3)
-    fix = (cv2.absdiff(att, med) > IMPULSE_SIGMAS * np.maximum(std, 1e-4)) | bad
-    return np.where(fix, med, att).astype(np.float32), fix
+    limit = np.maximum(std, np.float32(1e-4)) * np.float32(IMPULSE_SIGMAS)
+    over = cv2.compare(cv2.absdiff(att, med), limit, cv2.CMP_GT)
+    fix: NDArray[np.bool_] = (over > 0) | bad
+    np.copyto(att, med, where=fix)
+    return np.asarray(att, np.float32), fix
 
 
 def _quality(
