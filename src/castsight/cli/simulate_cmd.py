@@ -29,6 +29,9 @@ def simulate(
     ),
     fixture_deg: float = typer.Option(0.5, min=0.0, help="Fixturing rotation error (deg, sd)."),
     fixture_mm: float = typer.Option(0.5, min=0.0, help="Fixturing shift error (mm, sd)."),
+    detector_seed: int | None = typer.Option(
+        None, help="Flat panel's fixed pattern (default: --seed); one cell, one panel."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder."),
 ) -> None:
     """Simulate a line run: DIR/<part>/<view>.tif, DIR/truth.json (COCO), DIR/parts.json."""
@@ -53,6 +56,7 @@ def simulate(
         series=series,
         fixture_deg=fixture_deg,
         fixture_mm=fixture_mm,
+        detector_seed=detector_seed,
     )
     with progress_bar() as bar:
         task = bar.add_task("simulating views", total=parts * views)
