@@ -83,3 +83,15 @@ def test_hit_miss_from_truth_and_predictions() -> None:
     assert sizes.tolist() == [0.4, 0.4, 2.0] and hits.tolist() == [True, False, False]
     sizes, hits = hit_miss(data, preds, field="d_prime", per_defect=True, score_threshold=0.1)
     assert sizes.tolist() == [30.0, 20.0] and hits.tolist() == [True, True]
+
+
+def test_a90_95_beyond_the_largest_size_tested_is_not_quoted_as_a_figure() -> None:
+    from castsight.evaluate.pod import PODResult, describe_a90_95
+
+    def result(a90_95: float) -> PODResult:
+        return PODResult("logit", 1.0, 0.5, 2.7, 5.0, a90_95, 40, 20, True, (),
+                         sizes=(0.5, 1.0, 4.0), hits=(False, True, True))  # fmt: skip
+
+    assert describe_a90_95(result(3.2), " mm") == "3.2 mm"
+    beyond = describe_a90_95(result(2.7e11), " mm")
+    assert beyond.startswith("> 4 mm") and "e+11" not in beyond

@@ -48,6 +48,7 @@ def evaluate(
     from rich.table import Table
 
     from castsight.evaluate import inputs
+    from castsight.evaluate.pod import describe_a90_95
     from castsight.evaluate.report import evaluate as run_evaluation
     from castsight.evaluate.report import write_report
 
@@ -107,8 +108,7 @@ def evaluate(
         table.add_row("false calls (OK -> NG/REVIEW)", _rate(ev.parts.false_calls))
     for size_field, unit in (("size_mm", " mm"), ("d_prime", "")):
         result = ev.pod[size_field]
-        value = "-" if result.a90_95 is None else f"{result.a90_95:.3g}{unit}"
-        table.add_row(f"a90/95 ({size_field})", value)
+        table.add_row(f"a90/95 ({size_field})", describe_a90_95(result, unit))
     Console().print(table)
     typer.echo(f"report: {html}")
 

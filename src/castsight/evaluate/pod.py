@@ -267,6 +267,21 @@ class PODCurve:
     lower: tuple[float, ...]
 
 
+def describe_a90_95(result: PODResult, unit: str = "") -> str:
+    """a90/95 as a figure to quote, or why there is none.
+
+    >>> r = PODResult("logit", None, None, None, None, None, 3, 1, True, ("too few hits",))
+    >>> describe_a90_95(r)
+    '- (too few hits)'
+    """
+    if result.a90_95 is None:
+        return "- (" + "; ".join(result.notes) + ")" if result.notes else "-"
+    largest = max(result.sizes, default=float("inf"))
+    if result.a90_95 > largest:
+        return f"> {largest:.3g}{unit} (largest tested; not reached)"
+    return f"{result.a90_95:.3g}{unit}"
+
+
 def pod_curve(result: PODResult, grid: ArrayLike | None = None, n_points: int = 60) -> PODCurve:
     """Evaluate a fitted POD curve and its lower confidence band (empty if not fitted).
 

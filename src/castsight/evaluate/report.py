@@ -38,7 +38,14 @@ from castsight.evaluate.detection import (
     match_predictions,
     pr_curve,
 )
-from castsight.evaluate.pod import SIZE_FIELDS, PODResult, fit_pod, hit_miss, pod_curve
+from castsight.evaluate.pod import (
+    SIZE_FIELDS,
+    PODResult,
+    describe_a90_95,
+    fit_pod,
+    hit_miss,
+    pod_curve,
+)
 from castsight.evaluate.rates import FOUND_COLUMNS, PartRates, part_rates
 
 Json = dict[str, Any]
@@ -268,7 +275,7 @@ def _plot_pod(result: PODResult, label: str, path: Path) -> None:
         ax.text(0.02, 0.5, "\n".join(result.notes)[:200], transform=ax.transAxes, fontsize=7)
     if sizes.size and sizes.min() > 0:
         ax.set_xscale("log")
-    a9095 = "n/a" if result.a90_95 is None else f"{result.a90_95:.3g}"
+    a9095 = describe_a90_95(result)
     ax.set(xlabel=label, ylabel="probability of detection", ylim=(-0.05, 1.05))
     ax.set_title(f"POD vs {label}: a90/95 = {a9095} (n = {result.n})")
     ax.legend(loc="lower right", fontsize=8)
