@@ -92,18 +92,6 @@ class LocalDetector:
             return []
         a = image.attenuation
         s = cv2.GaussianBlur(a, (0, 0), cfg.smooth_sigma_px) if cfg.smooth_sigma_px else a
-        found: list[Indication] = []
-        for polarity in (1, -1):
-            z, depth = self._significance(s, image, polarity)
-            found += self._candidates(z, depth, s, image, polarity)
-        return found
-
-    def _significance(
-        self, s: NDArray[Any], image: PreparedImage, polarity: int
-    ) -> tuple[NDArray[Any], NDArray[Any]]:
-        """Max over scales of the standardised blob response, and the closing residual."""
-        cfg = self.settings
-        a = image.attenuation
         noise = _local_noise(a, cfg.noise_block_px)
         if cfg.structure_px > 0:  # structure edges make curvature of their own
             g = cv2.GaussianBlur(a, (0, 0), 4.0)
@@ -111,9 +99,28 @@ class LocalDetector:
                 cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
             ) * (0.125 * cfg.structure_px)
             noise = cv2.sqrt(noise * noise + grad * grad)
+        # one Hessian per scale serves both polarities
+        hessians = [_hessian(a, sigma) for sigma in cfg.blob_sigmas_px]
+        found: list[Indication] = []
+        for polarity in (1, -1):
+            z, depth = self._significance(s, image, polarity, noise, hessians)
+            found += self._candidates(z, depth, s, image, polarity)
+        return found
+
+    def _significance(
+        self,
+        s: NDArray[Any],
+        image: PreparedImage,
+        polarity: int,
+        noise: NDArray[Any],
+        hessians: list[tuple[NDArray[Any], NDArray[Any], float]],
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Max over scales of the standardised blob response, and the closing residual."""
+        cfg = self.settings
+        a = image.attenuation
         z_best = np.zeros(a.shape, np.float32)
-        for sigma in cfg.blob_sigmas_px:
-            r = _blob_response(a, sigma, polarity) / noise
+        for half_trace, root, sigma in hessians:
+            r = _blob_response(half_trace, root, sigma, polarity) / noise
             z_best = np.maximum(z_best, _standardise(r, image.mask))
         se = cv2.getStructuringElement(cv2.MORPH_RECT, (cfg.element_px, cfg.element_px))
         op = cv2.MORPH_CLOSE if polarity > 0 else cv2.MORPH_OPEN
@@ -179,7 +186,20 @@ class LocalDetector:
         return out
 
 
-def _blob_response(a: NDArray[Any], sigma: float, polarity: int) -> NDArray[Any]:
+def _hessian(a: NDArray[Any], sigma: float) -> tuple[NDArray[Any], NDArray[Any], float]:
+    """Half the trace and the eigenvalue half-spread of the Hessian at scale ``sigma``."""
+    g = cv2.GaussianBlur(a, (0, 0), sigma)
+    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
+    half_trace = (dxx + dyy) * 0.5
+    root = cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
+    return half_trace, root, sigma
+
+
+def _blob_response(
+    half_trace: NDArray[Any], root: NDArray[Any], sigma: float, polarity: int
+) -> NDArray[Any]:
     """Scale-normalised Hessian blob measure: positive only where the image curves
     the defect's way in every direction (a dip for +1, a bump for -1).
 
@@ -187,12 +207,6 @@ def _blob_response(a: NDArray[Any], sigma: float, polarity: int) -> NDArray[Any]
     the long valleys at the foot of ribs have one eigenvalue near zero and so
     no response, which is why this, not a plain residual, finds candidates.
     """
-    g = cv2.GaussianBlur(a, (0, 0), sigma)
-    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
-    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
-    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-    half_trace = (dxx + dyy) * 0.5
-    root = cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
     lam = half_trace - root if polarity > 0 else -(half_trace + root)
     return np.asarray(lam * (sigma * sigma), np.float32)
 
