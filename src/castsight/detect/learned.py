@@ -130,6 +130,8 @@ class LearnedDetector:
         options.intra_op_num_threads = self.settings.threads or _threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # no busy-waiting: views run in parallel threads and machines are shared
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = str(onnx_model) if isinstance(onnx_model, Path) else onnx_model
         try:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])

@@ -11,6 +11,7 @@ from castsight.model.artifact import (
     LearnedPart,
     ModelArtifact,
     content_sha256,
+    default_model,
     load_artifact,
     save_artifact,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "LearnedPart",
     "ModelArtifact",
     "content_sha256",
+    "default_model",
     "load_artifact",
     "save_artifact",
 ]

@@ -136,6 +136,15 @@ class ModelArtifact:
                 for name, entry in section.get("views", {}).items()}  # fmt: skip
 
 
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "default-model"
+"""The learned model shipped with castsight (``tools/build_default_model.py``)."""
+
+
+def default_model() -> Path | None:
+    """Folder of the shipped default model, or None when this installation has none."""
+    return DEFAULT_MODEL if (DEFAULT_MODEL / MANIFEST).is_file() else None
+
+
 def save_artifact(
     path: str | Path,
     *,
