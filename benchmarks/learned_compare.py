@@ -31,7 +31,7 @@ from castsight.preprocess.prepare import load_calibration, prepare
 
 def _touches(box: tuple[int, int, int, int], ind: Any, grow: int = 2) -> bool:
     x, y, w, h = box
-    ix, iy, iw, ih = ind.bbox
+    ix, iy = ind.bbox[0], ind.bbox[1]
     ys, xs = np.nonzero(ind.mask)
     ys, xs = ys + iy, xs + ix
     return bool(((xs >= x - grow) & (xs < x + w + grow) & (ys >= y - grow)
@@ -54,9 +54,10 @@ def main() -> None:
         box = (int(np.floor(x)), int(np.floor(y)), int(np.ceil(w)) + 1, int(np.ceil(h)) + 1)
         boxes.setdefault(ann["image_id"], []).append(box)
     detectors: dict[str, Any] = {}
+    local = LocalDetector()
     for name in args.detectors.split(","):
         if name == "local":
-            detectors[name] = lambda _view, d=LocalDetector(): d
+            detectors[name] = lambda _view: local
         else:
             detectors[name] = model_detectors(args.model, plan, name)["detector_for"]
     stats = {n: {"hits": 0, "false": 0, "false_good": 0, "seconds": 0.0} for n in detectors}
@@ -88,8 +89,10 @@ def main() -> None:
             "ms_per_view": 1000.0 * st["seconds"] / n_views,
         }
         r = result["detectors"][name]
-        print(f"{name:10s} recall {r['recall']:.3f}  false/view {r['false_per_view']:.2f}  "
-              f"false/good view {r['false_per_good_view']:.2f}  {r['ms_per_view']:.0f} ms/view")  # fmt: skip
+        print(
+            f"{name:10s} recall {r['recall']:.3f}  false/view {r['false_per_view']:.2f}  "
+            f"false/good view {r['false_per_good_view']:.2f}  {r['ms_per_view']:.0f} ms/view"
+        )
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 

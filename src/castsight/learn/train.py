@@ -1,8 +1,8 @@
 """Train :class:`~castsight.learn.net.DefectNet` on synthesised samples (CPU first, GPU if present).
 
 Seeded (the sample stream, the weights and torch's own generators), one
-thread per free core, a step or time budget, AdamW with warm-up and cosine decay over the budget, and a
-loss made for tiny objects: focal binary cross-entropy (the many easy
+thread per free core, a step or time budget, AdamW with warm-up and cosine
+decay over the budget, and a loss made for tiny objects: focal binary cross-entropy (the many easy
 background pixels count little) plus soft Dice over the batch (a 3-pixel pore
 weighs as much as its size deserves, not as 3 of 16,384 pixels).
 """
