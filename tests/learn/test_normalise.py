@@ -28,7 +28,7 @@ def test_gain_and_exposure_do_not_change_the_input() -> None:
     raw = rng.poisson(scene((192, 192), 20000.0)).astype(np.float64)
     x1 = _norm(raw.astype(np.uint16))
     x2 = _norm((raw * 0.5).astype(np.uint16))  # half the gain: an offset in attenuation
-    inner = (slice(8, -8),) * 2
+    inner = (slice(None), slice(8, -8), slice(8, -8))
     assert float(np.abs(x1 - x2)[inner].mean()) < 0.05
 
 
@@ -37,6 +37,6 @@ def test_eight_bit_and_sixteen_bit_agree() -> None:
     raw = rng.normal(scene((192, 192), 30000.0), 2500.0)  # noise well above 8-bit steps
     x16 = _norm(np.clip(raw, 0, 65535).astype(np.uint16), 16)
     x8 = _norm(np.clip(np.round(raw / 257.0), 0, 255).astype(np.uint8), 8)
-    inner = (slice(8, -8),) * 2
+    inner = (slice(None), slice(8, -8), slice(8, -8))
     assert float(np.corrcoef(x16[inner].ravel(), x8[inner].ravel())[0, 1]) > 0.95
     assert abs(float(x16[inner].std()) / float(x8[inner].std()) - 1.0) < 0.15

@@ -28,7 +28,7 @@ def _tiny_net() -> torch.nn.Module:
     crops = [c for k in range(2) for c in cut_crops(prepare(good_image(k, (96, 96))), TINY, rng)]
     maker = SampleMaker(crops, TINY, seed=1)
     x, y = maker.batch(3)
-    assert x.shape == y.shape == (3, 1, 32, 32) and x.dtype == np.float32
+    assert x.shape == (3, 2, 32, 32) and y.shape == (3, 1, 32, 32) and x.dtype == np.float32
     return train(maker, TINY_TRAIN).net
 
 
@@ -56,9 +56,9 @@ def test_tiny_train_export_agree_and_round_trip(tmp_path: Path) -> None:
     x = normalise(image.attenuation)
     detector = LearnedDetector(back.onnx, back.settings)
     prob = detector.probability(x)  # one tile: the image padded to a multiple of 16
-    pad = np.pad(x, ((0, 10), (0, 6)), mode="reflect")  # the same, in torch
+    pad = np.pad(x, ((0, 0), (0, 10), (0, 6)), mode="reflect")  # the same, in torch
     with torch.no_grad():
-        logit = net(torch.from_numpy(pad)[None, None]).numpy()[0, 0, :150, :170]
+        logit = net(torch.from_numpy(pad)[None]).numpy()[0, 0, :150, :170]
     ref = 1.0 / (1.0 + np.exp(-logit))
     assert float(np.abs(prob - ref).max()) < 1e-4
     tiled = detector.with_settings(replace(settings, tile_px=96, overlap_px=32)).probability(x)

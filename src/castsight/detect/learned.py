@@ -146,25 +146,22 @@ class LearnedDetector:
         return twin
 
     def probability(self, x: F32) -> F32:
-        """Per-pixel defect probability for a normalised image ``x`` (any size)."""
+        """Per-pixel defect probability for a normalised image ``x`` (C x H x W, any size)."""
         cfg = self.settings
-        rows, cols = x.shape
+        rows, cols = x.shape[-2:]
         ys = _spans(rows, cfg.tile_px, cfg.overlap_px, cfg.multiple)
         xs = _spans(cols, cfg.tile_px, cfg.overlap_px, cfg.multiple)
         th, tw = ys[0][1], xs[0][1]
         need_r = max(ys[-1][0] + th, rows) - rows
         need_c = max(xs[-1][0] + tw, cols) - cols
-        padded = np.pad(
-            x,
-            ((0, need_r), (0, need_c)),
-            mode="reflect" if min(rows, cols) > 1 and need_r < rows and need_c < cols else "edge",
-        )
+        mode = "reflect" if min(rows, cols) > 1 and need_r < rows and need_c < cols else "edge"
+        padded = np.pad(x, ((0, 0), (0, need_r), (0, need_c)), mode=mode)
         tiles = [(y, xx) for y in ys for xx in xs]
         out = np.zeros((rows, cols), np.float32)
         for k in range(0, len(tiles), max(cfg.batch, 1)):
             chunk = tiles[k : k + cfg.batch]
-            batch = np.stack([padded[y[0] : y[0] + th, c[0] : c[0] + tw] for y, c in chunk])
-            logits = self.session.run(["logit"], {"x": batch[:, None].astype(np.float32)})[0]
+            batch = np.stack([padded[:, y[0] : y[0] + th, c[0] : c[0] + tw] for y, c in chunk])
+            logits = self.session.run(["logit"], {"x": batch.astype(np.float32)})[0]
             for (y, c), logit in zip(chunk, np.asarray(logits)[:, 0], strict=True):
                 part = logit[y[2] - y[0] : y[3] - y[0], c[2] - c[0] : c[3] - c[0]]
                 out[y[2] : y[3], c[2] : c[3]] = part

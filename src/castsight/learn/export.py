@@ -21,10 +21,10 @@ OPSET = 17
 
 
 def export_onnx(net: DefectNet) -> bytes:
-    """ONNX bytes of ``net`` in eval mode; input ``x`` (N,1,H,W), output ``logit``."""
+    """ONNX bytes of ``net`` in eval mode; input ``x`` (N,C,H,W), output ``logit``."""
     net = net.eval().cpu()
     side = 4 * net.multiple
-    dummy = torch.zeros(1, 1, side, side)
+    dummy = torch.zeros(1, net.channels, side, side)
     buf = io.BytesIO()
     axes = {0: "n", 2: "h", 3: "w"}
     with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
@@ -52,7 +52,7 @@ def verify_onnx(net: DefectNet, onnx_bytes: bytes, seed: int = 0) -> float:
     worst = 0.0
     m = net.multiple
     for h, w in ((4 * m, 4 * m), (6 * m, 10 * m)):
-        x = rng.normal(0.0, 1.5, (2, 1, h, w)).astype(np.float32)
+        x = rng.normal(0.0, 1.5, (2, net.channels, h, w)).astype(np.float32)
         with torch.no_grad():
             ref = net(torch.from_numpy(x)).numpy()
         got = sess.run(["logit"], {"x": x})[0]

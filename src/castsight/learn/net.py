@@ -1,7 +1,7 @@
 """The learned detector's network: a compact U-Net with a lossless space-to-depth stem.
 
-The input (one channel, :func:`castsight.detect.normalise.normalise`) is
-folded ``stem x stem`` into ``stem**2`` channels at reduced resolution
+The input (two channels, :func:`castsight.detect.normalise.normalise`) is
+folded ``stem x stem`` into ``stem**2`` times as many channels at reduced resolution
 (pixel unshuffle: nothing is lost, every pixel still counts), a small U-Net
 works from there down to 1/8 of that, and the last layer unfolds
 ``stem**2`` logits per reduced pixel back into one logit per image pixel.
@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 (the usual name)
 
+from castsight.detect.normalise import CHANNELS
+
 
 def _conv(c_in: int, c_out: int, k: int = 3) -> nn.Sequential:
     return nn.Sequential(
@@ -34,14 +36,17 @@ def _conv(c_in: int, c_out: int, k: int = 3) -> nn.Sequential:
 class DefectNet(nn.Module):
     """Per-pixel defect logit from the normalised image."""
 
-    def __init__(self, widths: Sequence[int] = (16, 32, 48, 64), stem: int = 4) -> None:
+    def __init__(
+        self, widths: Sequence[int] = (16, 32, 48, 64), stem: int = 4, channels: int = CHANNELS
+    ) -> None:
         super().__init__()
         w = list(widths)
         if len(w) != 4 or stem not in (1, 2, 4):
             raise ValueError("DefectNet takes four widths and a stem of 1, 2 or 4")
         self.widths, self.stem_factor = tuple(w), stem
         self.multiple = stem * 8
-        c0 = stem * stem
+        c0 = channels * stem * stem
+        self.channels = channels
         self.stem = nn.PixelUnshuffle(stem)
         self.enc = nn.ModuleList(
             [
@@ -55,11 +60,11 @@ class DefectNet(nn.Module):
             [_conv(w[3], w[2], 1), _conv(w[2], w[1], 1), _conv(w[1], w[0], 1)]
         )
         self.dec = nn.ModuleList([_conv(w[2], w[2]), _conv(w[1], w[1]), _conv(w[0], w[0])])
-        self.head = nn.Conv2d(w[0], c0, 1)
+        self.head = nn.Conv2d(w[0], stem * stem, 1)
         self.unfold = nn.PixelShuffle(stem)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: (N, 1, H, W) normalised image -> (N, 1, H, W) logits."""
+        """``x``: (N, C, H, W) normalised image -> (N, 1, H, W) logits."""
         h = self.stem(x)
         skips = []
         for enc in self.enc:

@@ -185,7 +185,7 @@ class SampleMaker:
         self.rng = np.random.default_rng(seed)
 
     def sample(self) -> tuple[F32, F32]:
-        """One normalised patch and its defect mask (1.0 inside a defect)."""
+        """One normalised patch (C x P x P) and its defect mask (P x P, 1.0 inside a defect)."""
         cfg, rng = self.settings, self.rng
         crop = self.crops[int(rng.integers(len(self.crops)))]
         k, flip = int(rng.integers(4)), bool(rng.random() < 0.5)
@@ -213,9 +213,9 @@ class SampleMaker:
         x = normalise(a)
         mg = cfg.margin_px
         core = (slice(mg, mg + cfg.patch_px),) * 2
-        return np.ascontiguousarray(x[core]), label[core].astype(np.float32)
+        return np.ascontiguousarray(x[(slice(None), *core)]), label[core].astype(np.float32)
 
     def batch(self, n: int) -> tuple[F32, F32]:
-        """``n`` samples stacked as (n, 1, P, P) arrays."""
+        """``n`` samples stacked: x (n, C, P, P), y (n, 1, P, P)."""
         xs, ys = zip(*(self.sample() for _ in range(n)), strict=True)
-        return np.stack(xs)[:, None], np.stack(ys)[:, None]
+        return np.stack(xs), np.stack(ys)[:, None]
