@@ -154,8 +154,11 @@ class LearnedDetector:
         th, tw = ys[0][1], xs[0][1]
         need_r = max(ys[-1][0] + th, rows) - rows
         need_c = max(xs[-1][0] + tw, cols) - cols
-        mode = "reflect" if min(rows, cols) > 1 and need_r < rows and need_c < cols else "edge"
-        padded = np.pad(x, ((0, 0), (0, need_r), (0, need_c)), mode=mode)
+        widths = ((0, 0), (0, int(need_r)), (0, int(need_c)))
+        if min(rows, cols) > 1 and need_r < rows and need_c < cols:
+            padded = np.pad(x, widths, mode="reflect")
+        else:
+            padded = np.pad(x, widths, mode="edge")
         tiles = [(y, xx) for y in ys for xx in xs]
         out = np.zeros((rows, cols), np.float32)
         for k in range(0, len(tiles), max(cfg.batch, 1)):

@@ -2,8 +2,8 @@
 
 Seeded (the sample stream, the weights and torch's own generators), one
 thread per free core, a step or time budget, AdamW with warm-up and cosine
-decay over the budget, and a loss made for tiny objects: binary cross-entropy with defect pixels weighted
-up, plus soft Dice over the batch (a 3-pixel pore
+decay over the budget, and a loss made for tiny objects: binary cross-entropy
+with defect pixels weighted up, plus soft Dice over the batch (a 3-pixel pore
 weighs as much as its size deserves, not as 3 of 16,384 pixels).
 """
 
