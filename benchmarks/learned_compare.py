@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/learned_compare.py TEST_DIR --model MODEL \\
-        [--detectors local,reference,learned,cascade] [--out result.json]
+        [--detectors local,reference,learned,cascade,cascade@7] [--out result.json]
 
 ``TEST_DIR`` is what ``castsight simulate`` writes (truth.json, _calibration).
 A true defect counts as found when an indication's footprint touches its box
@@ -25,6 +25,7 @@ import numpy as np
 from castsight.accept.plan import load_plan
 from castsight.cli.inspect_cmd import model_detectors
 from castsight.detect import LocalDetector
+from castsight.detect.learned import CascadeDetector
 from castsight.io import read_radiograph
 from castsight.preprocess.prepare import load_calibration, prepare
 
@@ -58,6 +59,10 @@ def main() -> None:
     for name in args.detectors.split(","):
         if name == "local":
             detectors[name] = lambda _view: local
+        elif name == "cascade@7":  # the cascade behind local at its own threshold
+            learned = model_detectors(args.model, plan, "learned")["detector_for"]("any")
+            cascade7 = CascadeDetector(local, learned)
+            detectors[name] = lambda _view: cascade7
         else:
             detectors[name] = model_detectors(args.model, plan, name)["detector_for"]
     stats = {n: {"hits": 0, "false": 0, "false_good": 0, "seconds": 0.0} for n in detectors}

@@ -45,6 +45,9 @@ def build_inspector(
 
 
 DETECTOR_MODES = ("auto", "local", "reference", "learned", "cascade")
+CASCADE_FIRST_SIGMAS = 5.0
+"""The cascade's ``local`` first stage is more sensitive than ``local`` alone (7 sigma):
+the network confirms its candidates."""
 
 
 def model_detectors(model: Path, plan: Any, mode: str = "auto") -> dict[str, Any]:
@@ -53,10 +56,11 @@ def model_detectors(model: Path, plan: Any, mode: str = "auto") -> dict[str, Any
     ``auto``: views the model has a reference for use the ``reference``
     detector; the others use the ``learned`` detector when the model has one,
     else ``local`` (each view's record names its detector). ``cascade`` runs
-    ``local`` and confirms its candidates with the learned network. A model
+    ``local`` at :data:`CASCADE_FIRST_SIGMAS` and keeps the candidates the
+    learned network confirms. A model
     taught for another part type is refused.
     """
-    from castsight.detect import LocalDetector
+    from castsight.detect import LocalDetector, LocalSettings
     from castsight.detect.learned import CascadeDetector, LearnedDetector
     from castsight.detect.reference import ReferenceDetector
     from castsight.model import load_artifact
@@ -78,7 +82,8 @@ def model_detectors(model: Path, plan: Any, mode: str = "auto") -> dict[str, Any
     learned = LearnedDetector(part.onnx, part.settings) if part is not None else None
     fallback: Any = local
     if learned is not None:
-        fallback = CascadeDetector(local, learned) if mode == "cascade" else learned
+        first = LocalDetector(LocalSettings(threshold_sigmas=CASCADE_FIRST_SIGMAS))
+        fallback = CascadeDetector(first, learned) if mode == "cascade" else learned
 
     def detector_for(view: str) -> Any:
         return reference if reference is not None and view in refs else fallback
