@@ -62,7 +62,7 @@ def main() -> None:
         elif name == "cascade@7":  # the cascade behind local at its own threshold
             learned = model_detectors(args.model, plan, "learned")["detector_for"]("any")
             cascade7 = CascadeDetector(local, learned)
-            detectors[name] = lambda _view: cascade7
+            detectors[name] = lambda _view, d=cascade7: d
         else:
             detectors[name] = model_detectors(args.model, plan, name)["detector_for"]
     stats = {n: {"hits": 0, "false": 0, "false_good": 0, "seconds": 0.0} for n in detectors}
