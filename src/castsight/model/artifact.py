@@ -29,8 +29,7 @@ fixed point a 1536 x 1536 view takes about 7 MB (float32 would take 11.5 MB
 and load three times slower).
 
 >>> import tempfile, pathlib
->>> from castsight.detect.learned import LearnedSettings
-from castsight.detect.reference import ReferenceView
+>>> from castsight.detect.reference import ReferenceView
 >>> ref = ReferenceView("V01", np.ones((8, 8), np.float32), np.full((8, 8), 0.01, np.float32),
 ...                     np.ones((8, 8), bool), n_images=12, noise_var=1e-4)
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "model"
