@@ -35,7 +35,7 @@ def _tiny_net() -> torch.nn.Module:
 def test_samples_carry_exact_defect_masks() -> None:
     rng = np.random.default_rng(0)
     crops = cut_crops(prepare(good_image(0, (96, 96))), TINY, rng)
-    maker = SampleMaker(crops, replace(TINY, defect_patch_fraction=1.0, d_prime=(50, 60)), 3)
+    maker = SampleMaker(crops, replace(TINY, defect_patch_fraction=1.0, peak_sigmas=(10, 20)), 3)
     labels = [maker.sample()[1] for _ in range(6)]
     assert sum(float(lab.sum()) > 0 for lab in labels) >= 4
     assert all(set(np.unique(lab)) <= {0.0, 1.0} for lab in labels)
@@ -75,7 +75,7 @@ def test_tiles_cover_the_image_once() -> None:
 
 def test_threshold_rule() -> None:
     assert choose_threshold([[0.3], [0.99]], 0.01).threshold > 0.99
-    assert choose_threshold([[]] * 5).threshold == 0.5
+    assert choose_threshold([[]] * 5).threshold == pytest.approx(0.1)
     many = [[0.9]] + [[0.6]] * 199
     assert choose_threshold(many, 0.01).threshold == pytest.approx(0.6)
 

@@ -7,7 +7,7 @@ that at most ``target_per_image`` (default 0.01) false indications per image
 remain. With fewer than ``1 / target`` calibration images that cannot be
 resolved; the threshold is then put above the strongest false region seen
 (``MARGIN_LOGIT`` higher in logit), i.e. zero false indications on every
-calibration image. It is never below 0.5.
+calibration image. It is never below ``MIN_THRESHOLD``.
 
 **Validation** (other held-out good images): false indications per clean
 image, and defects superimposed with the simulator's physical superimposition
@@ -38,6 +38,8 @@ from castsight.simulate.superimpose import superimpose
 
 FLOOR = 0.05
 """Regions are collected above this probability."""
+MIN_THRESHOLD = 0.1
+"""The threshold is never lower (an under-confident network still needs a floor)."""
 MARGIN_LOGIT = 0.5
 """Safety above the strongest false region when the target cannot be resolved."""
 
@@ -80,9 +82,9 @@ def choose_threshold(
     peaks = sorted((p for ps in peaks_per_image for p in ps), reverse=True)
     allowed = math.floor(target_per_image * n)
     if not peaks:
-        t, rule = 0.5, "no false region above the floor on any calibration image"
+        t, rule = MIN_THRESHOLD, "no false region above the floor on any calibration image"
     elif allowed >= len(peaks):
-        t, rule = 0.5, f"{len(peaks)} false regions, {allowed} allowed"
+        t, rule = MIN_THRESHOLD, f"{len(peaks)} false regions, {allowed} allowed"
     elif allowed >= 1:
         t, rule = peaks[allowed], f"the {allowed + 1}-th strongest of {len(peaks)} false regions"
     else:
@@ -92,7 +94,7 @@ def choose_threshold(
             f"{n} images cannot resolve {target_per_image}/image: above the strongest "
             f"false region ({top:.4f}) by {MARGIN_LOGIT} in logit"
         )
-    return ThresholdChoice(max(float(t), 0.5), target_per_image, n, tuple(peaks), rule)
+    return ThresholdChoice(max(float(t), MIN_THRESHOLD), target_per_image, n, tuple(peaks), rule)
 
 
 def _hit(defect_mask: NDArray[np.bool_], found: Sequence[Indication]) -> bool:

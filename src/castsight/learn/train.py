@@ -32,10 +32,10 @@ class TrainSettings:
     """Most optimiser steps."""
     time_budget_s: float | None = 600.0
     """Stop after this long even if ``steps`` are not done (None: no limit)."""
-    batch: int = 16
-    lr: float = 3e-3
+    batch: int = 12
+    lr: float = 5e-3
     weight_decay: float = 1e-4
-    widths: tuple[int, int, int, int] = (16, 32, 48, 64)
+    widths: tuple[int, int, int, int] = (12, 24, 32, 48)
     stem: int = 4
     pos_weight: float = 5.0
     """Weight of defect pixels in the cross-entropy (they are about 1 % of pixels)."""
