@@ -28,7 +28,7 @@ def build_inspector(
     workers: int,
     detector: str = "auto",
 ) -> Any:
-    """The Inspector for a plan, a model artifact (default: the shipped one) and calibration."""
+    """The Inspector for a plan, a model artifact (or the shipped one) and calibration."""
     from castsight.accept.plan import load_plan
     from castsight.model import default_model
     from castsight.pipeline import Inspector
@@ -36,8 +36,11 @@ def build_inspector(
 
     plan = load_plan(plan_name)
     cal = load_calibration(calibration) if calibration is not None else None
-    if model is None and detector != "local":
+    if model is None and (detector in ("learned", "cascade") or
+                          (detector == "auto" and DEFAULT_MODEL_BY_DEFAULT)):  # fmt: skip
         model = default_model()
+    if model is None and detector in ("learned", "cascade", "reference"):
+        raise CastsightError(None, f"--detector {detector} needs --model (no shipped model here)")
     if model is None or detector == "local":
         return Inspector(plan, calibration=cal, workers=workers)
     kwargs = model_detectors(model, plan, detector)
@@ -45,6 +48,9 @@ def build_inspector(
 
 
 DETECTOR_MODES = ("auto", "local", "reference", "learned", "cascade")
+DEFAULT_MODEL_BY_DEFAULT = False
+"""Whether ``inspect`` without ``--model`` uses the shipped learned model (``--detector auto``);
+set by measurement (BENCHMARKS.md). ``--detector learned|cascade`` always can."""
 CASCADE_FIRST_SIGMAS = 5.0
 """The cascade's ``local`` first stage is more sensitive than ``local`` alone (7 sigma):
 the network confirms its candidates."""
@@ -105,7 +111,7 @@ def inspect(
     out: Path = typer.Option(..., "--out", help="Folder for records, predictions and report."),
     plan: str = typer.Option("generic", help="Plan name (giga-underbody, wheel, generic) or YAML."),
     model: Path | None = typer.Option(
-        None, help="Model artifact from `castsight teach` (default: the shipped model)."
+        None, help="Model artifact from `castsight teach` (learned/cascade: the shipped one)."
     ),
     detector: str = typer.Option(
         "auto", help="auto (reference > learned > local), local, reference, learned, cascade."
