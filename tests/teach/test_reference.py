@@ -107,7 +107,7 @@ def _app() -> typer.Typer:
 def test_teach_cli_writes_a_loadable_model(good_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
     result = CliRunner().invoke(_app(), ["teach", "--good", str(good_dir), "--out", str(out),
-                                         "--plan", "giga-underbody"])  # fmt: skip
+                                         "--plan", "giga-underbody", "--no-learned"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "2 views, 8 good images per view" in result.stdout and str(out) in result.stdout
     model = load_artifact(out)

@@ -29,15 +29,17 @@ def demo(
     size: int = typer.Option(768, min=128, help="Detector side (px)."),
     seed: int = typer.Option(7, help="Random seed."),
     detector: str = typer.Option(
-        "reference", help="reference (views learned from good parts) or local (no training)."
+        "reference",
+        help="reference (views learned from good parts), local (no training), "
+        "learned or cascade (the shipped learned model).",
     ),
 ) -> None:
     """Simulate a line run, learn the views from good parts, inspect new parts."""
     from castsight.simulate.dataset import SimulationConfig, write_dataset
 
     console = Console()
-    if detector not in ("reference", "local"):
-        report_error(f"--detector {detector!r}: expected reference or local")
+    if detector not in ("reference", "local", "learned", "cascade"):
+        report_error(f"--detector {detector!r}: expected local, reference, learned or cascade")
         raise typer.Exit(EXIT_BAD_INPUT)
     t0 = time.perf_counter()
     test_dir, train_dir = out / "parts", out / "good"
@@ -76,6 +78,13 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
     kwargs: dict[str, Any] = {}
     if detector == "reference":
         kwargs = model_detectors(_teach(train_dir, out.parent / "model", plan.part_type), plan)
+    elif detector in ("learned", "cascade"):
+        from castsight.model import default_model
+
+        shipped = default_model()
+        if shipped is None:
+            raise CastsightError(None, "this installation has no default learned model")
+        kwargs = model_detectors(shipped, plan, detector)
     inspector = Inspector(plan, calibration=cal, workers=2, **kwargs)
     _clear(out)
     out.mkdir(parents=True, exist_ok=True)

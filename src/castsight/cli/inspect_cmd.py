@@ -22,43 +22,77 @@ FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
 
 
 def build_inspector(
-    plan_name: str, model: Path | None, calibration: Path | None, workers: int
+    plan_name: str,
+    model: Path | None,
+    calibration: Path | None,
+    workers: int,
+    detector: str = "auto",
 ) -> Any:
-    """The Inspector for a plan, an optional model artifact and calibration frames."""
+    """The Inspector for a plan, a model artifact (or the shipped one) and calibration."""
     from castsight.accept.plan import load_plan
+    from castsight.model import default_model
     from castsight.pipeline import Inspector
     from castsight.preprocess.prepare import load_calibration
 
     plan = load_plan(plan_name)
     cal = load_calibration(calibration) if calibration is not None else None
-    if model is None:
+    if model is None and (detector in ("learned", "cascade") or
+                          (detector == "auto" and DEFAULT_MODEL_BY_DEFAULT)):  # fmt: skip
+        model = default_model()
+    if model is None and detector in ("learned", "cascade", "reference"):
+        raise CastsightError(None, f"--detector {detector} needs --model (no shipped model here)")
+    if model is None or detector == "local":
         return Inspector(plan, calibration=cal, workers=workers)
-    return Inspector(plan, calibration=cal, workers=workers, **model_detectors(model, plan))
+    kwargs = model_detectors(model, plan, detector)
+    return Inspector(plan, calibration=cal, workers=workers, **kwargs)
 
 
-def model_detectors(model: Path, plan: Any) -> dict[str, Any]:
+DETECTOR_MODES = ("auto", "local", "reference", "learned", "cascade")
+DEFAULT_MODEL_BY_DEFAULT = False
+"""Whether ``inspect`` without ``--model`` uses the shipped learned model (``--detector auto``);
+set by measurement (BENCHMARKS.md). ``--detector learned|cascade`` always can."""
+CASCADE_FIRST_SIGMAS = 5.0
+"""The cascade's ``local`` first stage is more sensitive than ``local`` alone (7 sigma):
+the network confirms its candidates."""
+
+
+def model_detectors(model: Path, plan: Any, mode: str = "auto") -> dict[str, Any]:
     """``detector_for`` and ``model_info`` for an Inspector from a model artifact.
 
-    Views the model has a reference for use the ``reference`` detector; the
-    others fall back to ``local`` (each view's record names its detector).
-    A model taught for another part type is refused.
+    ``auto``: views the model has a reference for use the ``reference``
+    detector; the others use the ``learned`` detector when the model has one,
+    else ``local`` (each view's record names its detector). ``cascade`` runs
+    ``local`` at :data:`CASCADE_FIRST_SIGMAS` and keeps the candidates the
+    learned network confirms. A model
+    taught for another part type is refused.
     """
-    from castsight.detect import LocalDetector
+    from castsight.detect import LocalDetector, LocalSettings
+    from castsight.detect.learned import CascadeDetector, LearnedDetector
     from castsight.detect.reference import ReferenceDetector
     from castsight.model import load_artifact
 
+    if mode not in DETECTOR_MODES:
+        raise CastsightError(None, f"detector {mode!r}: expected one of {DETECTOR_MODES}")
     artifact = load_artifact(model)
     taught = artifact.part_type
     if taught not in (None, "generic", plan.part_type) and plan.part_type != "generic":
         raise CastsightError(
             model, f"was taught for part type {taught!r}, the plan inspects {plan.part_type!r}"
         )
-    refs = artifact.reference()
+    refs = artifact.reference() if mode in ("auto", "reference") else {}
+    part = artifact.learned() if mode in ("auto", "learned", "cascade") else None
+    if mode in ("learned", "cascade") and part is None:
+        raise CastsightError(model, "has no learned detector; teach it with --learned")
     local = LocalDetector()
     reference = ReferenceDetector(refs) if refs else None
+    learned = LearnedDetector(part.onnx, part.settings) if part is not None else None
+    fallback: Any = local
+    if learned is not None:
+        first = LocalDetector(LocalSettings(threshold_sigmas=CASCADE_FIRST_SIGMAS))
+        fallback = CascadeDetector(first, learned) if mode == "cascade" else learned
 
     def detector_for(view: str) -> Any:
-        return reference if reference is not None and view in refs else local
+        return reference if reference is not None and view in refs else fallback
 
     info = {"path": str(model), "sha256": artifact.content_sha256, "part_type": taught or ""}
     return {"detector_for": detector_for, "model_info": info}
@@ -76,7 +110,12 @@ def inspect(
     inputs: list[Path] = typer.Argument(..., help="Part folders, a folder of parts, or files."),
     out: Path = typer.Option(..., "--out", help="Folder for records, predictions and report."),
     plan: str = typer.Option("generic", help="Plan name (giga-underbody, wheel, generic) or YAML."),
-    model: Path | None = typer.Option(None, help="Model artifact from `castsight teach`."),
+    model: Path | None = typer.Option(
+        None, help="Model artifact from `castsight teach` (learned/cascade: the shipped one)."
+    ),
+    detector: str = typer.Option(
+        "auto", help="auto (reference > learned > local), local, reference, learned, cascade."
+    ),
     calibration: Path | None = typer.Option(
         None, help="Folder with dark.tif/flat.tif (default: INPUT/_calibration if present)."
     ),
@@ -101,7 +140,7 @@ def inspect(
         if not parts:
             raise CastsightError(", ".join(map(str, inputs)), "no radiographs found")
         cal = calibration if calibration is not None else _default_calibration(inputs)
-        inspector = build_inspector(plan, model, cal, workers)
+        inspector = build_inspector(plan, model, cal, workers, detector)
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None

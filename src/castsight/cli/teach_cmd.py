@@ -1,4 +1,12 @@
-"""``castsight teach``: learn a model artifact from folders of good parts."""
+"""``castsight teach``: learn a model artifact from folders of good parts.
+
+Two things are learned, each where it applies: the ``reference`` detector's
+per-view statistics (when the good images are aligned views of one part:
+three or more images per view name that register), and the ``learned``
+detector (:mod:`castsight.learn`, needs the ``train`` extra: torch), taught
+on defects superimposed on the good images. The model is written once, at
+the end, atomically: Ctrl-C or an error leaves no model folder.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,30 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from castsight.cli.common import EXIT_BAD_INPUT, report_error
 from castsight.errors import CastsightError, InputError
+
+
+def _bar() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
+        transient=True,
+    )
 
 
 def teach(
@@ -23,15 +51,27 @@ def teach(
     plan: str = typer.Option(
         "generic", "--plan", help="Inspection plan (shipped name or YAML path): its part type."
     ),
+    learned: bool = typer.Option(
+        True, "--learned/--no-learned", help="Also teach the learned (CNN) detector."
+    ),
+    steps: int = typer.Option(3000, min=1, help="Most training steps of the learned detector."),
+    minutes: float = typer.Option(
+        10.0, min=0.01, help="Training time budget of the learned detector (minutes)."
+    ),
+    false_rate: float = typer.Option(
+        0.01, min=0.0, help="Target false indications per good image (threshold calibration)."
+    ),
+    seed: int = typer.Option(0, help="Random seed of the learned detector's teaching."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
 ) -> None:
-    """Learn per-view reference statistics from good parts and write MODEL."""
+    """Learn from good parts (reference statistics, learned detector) and write MODEL."""
     from castsight.accept.plan import load_plan
     from castsight.io.parts import discover_parts
     from castsight.model import MANIFEST, save_artifact
     from castsight.preprocess.prepare import load_calibration
     from castsight.teach import learn_reference, reference_summary
 
+    warnings: list[str] = []
     try:
         if out.exists() and not overwrite:  # fail before minutes of learning, not after
             raise InputError(out, "already exists; pass --overwrite to replace it")
@@ -46,16 +86,20 @@ def teach(
             (g / "_calibration" for g in good if (g / "_calibration").is_dir()), None
         )
         cal = load_calibration(cal_dir) if cal_dir is not None else None
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("learning views", total=n_images)
-            refs = learn_reference(parts, cal, progress=lambda n: bar.advance(task, n))
-        summary = reference_summary(refs)
+        learned_part = None
+        with _bar() as bar:
+            refs: dict[str, Any] | None = None
+            task = bar.add_task("learning views", total=n_images, note="")
+            try:
+                refs = learn_reference(parts, cal, progress=lambda n: bar.advance(task, n))
+            except InputError as err:
+                if not learned:
+                    raise
+                warnings.append(f"no reference statistics ({err.reason})")
+            bar.remove_task(task)
+            if learned:
+                learned_part = _teach_learned(parts, cal, bar, steps, minutes, false_rate, seed)
+        summary: dict[str, Any] = reference_summary(refs) if refs else {"views": 0, "warnings": []}
         training: dict[str, Any] = {
             **summary,
             "good": [str(g) for g in good],
@@ -64,19 +108,65 @@ def teach(
             "plan": plan,
         }
         model = save_artifact(
-            out, reference=refs, part_type=part_type, training=training, overwrite=overwrite
+            out,
+            reference=refs,
+            learned=learned_part,
+            part_type=part_type,
+            training=training,
+            overwrite=overwrite,
         )
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    for warning in summary["warnings"]:
+    for warning in warnings + summary["warnings"]:
         typer.echo(f"castsight: warning: {warning}", err=True)
-    counts = sorted(summary["images_per_view"].values())
-    per_view = str(counts[0]) if counts[0] == counts[-1] else f"{counts[0]}-{counts[-1]}"
-    typer.echo(
-        f"{summary['views']} views, {per_view} good images per view, "
-        f"{model.size_bytes / 1e6:.1f} MB -> {out}"
+    said = []
+    if refs:
+        counts = sorted(summary["images_per_view"].values())
+        per_view = str(counts[0]) if counts[0] == counts[-1] else f"{counts[0]}-{counts[-1]}"
+        said.append(f"{summary['views']} views, {per_view} good images per view")
+    if learned_part is not None:
+        val = learned_part.summary["validation"]
+        pod = val.get("pod_size_px") or {}
+        a90 = pod.get("a90")
+        said.append(
+            f"learned detector: threshold {learned_part.settings.threshold:.3f}, "
+            f"validation recall {val['recall']:.2f}"
+            + (f", a90 {a90:.1f} px" if a90 else "")
+            + f", {val['false_per_good_image']:.2f} false/good image"
+        )
+    typer.echo(", ".join(said) + f"; {model.size_bytes / 1e6:.1f} MB -> {out}")
+
+
+def _teach_learned(
+    parts: list[Any], cal: Any, bar: Progress, steps: int, minutes: float, rate: float, seed: int
+) -> Any:
+    """The learned detector's part of the model (needs torch: the ``train`` extra)."""
+    from dataclasses import replace
+
+    try:
+        from castsight.learn.teach import TeachSettings, teach_learned
+    except ImportError as err:
+        raise CastsightError(
+            None,
+            f"the learned detector needs the train extra (pip install castsight[train]): {err}",
+        ) from None
+    base = TeachSettings()
+    settings = replace(
+        base,
+        seed=seed,
+        target_false_per_image=rate,
+        train=replace(base.train, steps=steps, time_budget_s=60.0 * minutes, seed=seed),
     )
+    images = [(f"{p.serial}/{v.name}", v.path) for p in parts for v in p.views]
+    tasks: dict[str, TaskID] = {}
+
+    def progress(stage: str, done: int, total: int, note: str) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total, note="")
+        bar.update(tasks[stage], completed=done, note=note)
+
+    return teach_learned(images, cal, settings, progress=progress)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,15 +6,19 @@ Layout::
     MODEL/reference/<view>.npz     per view: mean_u16 + mean_offset + mean_step (the mean
                                    in fixed point, step (max - min) / 65535, about 1e-4
                                    ln units), std (float16), mask (bool); compressed
+    MODEL/learned/model.onnx       the learned detector's network (optional)
+    MODEL/learned/report/*         its validation report: validation.json, pod.png, ...
 
 The manifest records the schema, castsight version, creation time (UTC), part
 type, the ``reference`` section (per view: file, shape, number of images,
-training noise level, notes), ``learned`` (null until a learned model is
-added) and a ``training`` summary. ``content_sha256`` is the sha256 over
-every payload file (all files but the manifest and dot-files), in sorted
-order of their relative paths, each fed as ``path NUL size(8 bytes, big
-endian) bytes``; :func:`load_artifact` recomputes it, so a corrupt, partly
-copied or edited model is refused with one clear message.
+training noise level, notes), ``learned`` (null, or: ``file``, ``settings``
+for :class:`~castsight.detect.learned.LearnedSettings` (normalisation,
+calibrated threshold, tiling), ``summary`` (training, calibration and
+validation figures) and the ``report`` files) and a ``training`` summary.
+``content_sha256`` is the sha256 over every payload file (all files but the
+manifest and dot-files), in sorted order of their relative paths, each fed
+as ``path NUL size(8 bytes, big endian) bytes``; :func:`load_artifact`
+recomputes it, so a corrupt, partly copied or edited model is refused with one clear message.
 
 :func:`save_artifact` writes into a hidden temporary sibling folder and renames
 it into place at the end, so an interrupted save leaves no ``MODEL``.
@@ -52,11 +56,27 @@ from typing import Any
 
 import numpy as np
 
+from castsight.detect.learned import LearnedSettings
 from castsight.detect.reference import ReferenceView
 from castsight.errors import InputError
 
 SCHEMA = "castsight.model/1"
 MANIFEST = "castsight-model.json"
+
+
+LEARNED_FILE = "learned/model.onnx"
+REPORT_DIR = "learned/report"
+
+
+@dataclass(frozen=True)
+class LearnedPart:
+    """The learned detector's share of a model: network, settings, figures, report files."""
+
+    onnx: bytes
+    settings: LearnedSettings
+    summary: dict[str, Any]
+    report: Mapping[str, bytes] | None = None
+    """File name -> bytes, written under ``learned/report/``."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,25 @@ class ModelArtifact:
         """Total size of the model's files."""
         return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
 
+    def learned(self) -> LearnedPart | None:
+        """The learned detector's network and settings, or None when the model has none."""
+        section = self.manifest.get("learned")
+        if not isinstance(section, dict):
+            return None
+        where = self.path / str(section.get("file"))
+        try:
+            onnx = where.read_bytes()
+            settings = LearnedSettings.from_dict(dict(section.get("settings") or {}))
+        except (OSError, TypeError, ValueError) as err:
+            raise InputError(where, f"learned model is unreadable ({err})") from None
+        return LearnedPart(onnx, settings, dict(section.get("summary") or {}))
+
+    @property
+    def learned_path(self) -> Path | None:
+        """Path of the ONNX network, if the model has one."""
+        section = self.manifest.get("learned")
+        return self.path / str(section["file"]) if isinstance(section, dict) else None
+
     def reference(self) -> dict[str, ReferenceView]:
         """Read every view's reference statistics (empty when the model has none)."""
         section = self.manifest.get("reference") or {}
@@ -96,10 +135,20 @@ class ModelArtifact:
                 for name, entry in section.get("views", {}).items()}  # fmt: skip
 
 
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "default-model"
+"""The learned model shipped with castsight (``tools/build_default_model.py``)."""
+
+
+def default_model() -> Path | None:
+    """Folder of the shipped default model, or None when this installation has none."""
+    return DEFAULT_MODEL if (DEFAULT_MODEL / MANIFEST).is_file() else None
+
+
 def save_artifact(
     path: str | Path,
     *,
     reference: Mapping[str, ReferenceView] | None,
+    learned: LearnedPart | None = None,
     part_type: str | None = None,
     training: Mapping[str, Any] | None = None,
     overwrite: bool = False,
@@ -124,6 +173,7 @@ def save_artifact(
         views: dict[str, Any] = {}
         for name, ref in (reference or {}).items():
             views[name] = _write_view(tmp, name, ref, taken={v["file"] for v in views.values()})
+        learned_entry = _write_learned(tmp, learned) if learned is not None else None
         manifest = {
             "schema": SCHEMA,
             "castsight_version": __version__,
@@ -131,7 +181,7 @@ def save_artifact(
             "part_type": part_type,
             "content_sha256": content_sha256(tmp),
             "reference": {"views": views, "scale": 1} if reference is not None else None,
-            "learned": None,
+            "learned": learned_entry,
             "training": dict(training or {}),
         }
         text = json.dumps(manifest, indent=2, allow_nan=False)  # views keep teaching order
@@ -176,6 +226,9 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     for name, entry in ((manifest.get("reference") or {}).get("views") or {}).items():
         if not isinstance(entry, dict) or not (root / str(entry.get("file"))).is_file():
             raise InputError(root, f"model is incomplete: reference of view {name!r} is missing")
+    learned = manifest.get("learned")
+    if isinstance(learned, dict) and not (root / str(learned.get("file"))).is_file():
+        raise InputError(root, "model is incomplete: the learned network is missing")
     digest = content_sha256(root)
     if digest != manifest.get("content_sha256"):
         raise InputError(
@@ -214,6 +267,21 @@ def _write_view(root: Path, name: str, ref: ReferenceView, taken: set[str]) -> d
     (root / file).write_bytes(buf.getvalue())
     return {"file": file, "shape": list(ref.shape), "n_images": ref.n_images,
             "noise_var": ref.noise_var, "notes": list(ref.notes)}  # fmt: skip
+
+
+def _write_learned(root: Path, learned: LearnedPart) -> dict[str, Any]:
+    (root / "learned").mkdir()
+    (root / LEARNED_FILE).write_bytes(learned.onnx)
+    names = []
+    if learned.report:
+        (root / REPORT_DIR).mkdir()
+        for name, data in sorted(learned.report.items()):
+            if "/" in name or name.startswith(".") or not name:
+                raise ValueError(f"bad report file name {name!r}")
+            (root / REPORT_DIR / name).write_bytes(data)
+            names.append(f"{REPORT_DIR}/{name}")
+    return {"file": LEARNED_FILE, "settings": learned.settings.to_dict(),
+            "summary": dict(learned.summary), "report": names}  # fmt: skip
 
 
 def _read_view(root: Path, name: str, entry: dict[str, Any]) -> ReferenceView:

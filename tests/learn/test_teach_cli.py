@@ -1,0 +1,66 @@
+"""``castsight teach`` end to end with the learned detector, and Ctrl-C leaving no model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from castsight.cli import teach_cmd
+from castsight.detect.learned import LearnedDetector
+from castsight.learn import teach as teach_module
+from castsight.model import load_artifact
+from castsight.preprocess.prepare import prepare
+from tests.learn.conftest import good_image, write_good_parts
+
+FAST = ["--steps", "4", "--minutes", "1"]
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    teach_cmd.register(app)
+
+    @app.callback()
+    def _root() -> None:
+        """Root, so that ``teach`` stays a subcommand."""
+
+    return app
+
+
+def test_teach_writes_learned_model_with_report(tmp_path: Path) -> None:
+    good = write_good_parts(tmp_path / "good", 5)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(_app(), ["teach", "--good", str(good), "--out", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    assert "learned detector: threshold" in result.stdout
+    model = load_artifact(out)
+    assert model.views == ("V01",)  # five aligned views of one part: reference too
+    part = model.learned()
+    assert part is not None and 0.1 <= part.settings.threshold < 1.0
+    summary = part.summary
+    assert summary["images"] == {"train": 3, "calibration": 1, "validation": 1,
+                                 "n_validation_unseen": 1}  # fmt: skip
+    assert summary["onnx_max_abs_logit_diff"] < 1e-3
+    report = out / "learned" / "report"
+    assert {p.name for p in report.iterdir()} == {"validation.json", "pod.png", "overlay.png"}
+    figures = json.loads((report / "validation.json").read_text())["validation"]
+    assert figures["defects"] > 0 and figures["false_per_good_image"] >= 0
+    found = LearnedDetector(part.onnx, part.settings).detect(prepare(good_image(9)))
+    assert isinstance(found, list)
+
+
+def test_interrupted_teach_leaves_no_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = write_good_parts(tmp_path / "good", 3)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(teach_module, "train", interrupted)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(_app(), ["teach", "--good", str(good), "--out", str(out), *FAST])
+    assert result.exit_code != 0  # click turns Ctrl-C into "Aborted!", exit 1
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good"]  # no hidden temporary folder
