@@ -16,7 +16,7 @@ from castsight.model import load_artifact
 from castsight.preprocess.prepare import prepare
 from tests.learn.conftest import good_image, write_good_parts
 
-FAST = ["--steps", "4", "--minutes", "1"]
+FAST = ["--learned", "--steps", "4", "--minutes", "1"]
 
 
 def _app() -> typer.Typer:

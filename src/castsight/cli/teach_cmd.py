@@ -52,7 +52,10 @@ def teach(
         "generic", "--plan", help="Inspection plan (shipped name or YAML path): its part type."
     ),
     learned: bool = typer.Option(
-        True, "--learned/--no-learned", help="Also teach the learned (CNN) detector."
+        False,
+        "--learned/--no-learned",
+        help="Also teach the learned (CNN) detector (minutes; needs the train extra; not yet "
+        "better than reference or local, see BENCHMARKS.md).",
     ),
     steps: int = typer.Option(3000, min=1, help="Most training steps of the learned detector."),
     minutes: float = typer.Option(
