@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # torch is only for training (teach extra); pin the CPU build on the machines' disk.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint install dev clean bench
+.PHONY: demo test lint install dev clean bench peer-env peer-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,30 @@ lint: dev
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The peer detector's own venv (benchmarks/peer/run_peer.py): Ultralytics YOLO11n trained from
+# its model YAML. Kept out of .venv and CI; torch/torchvision first (the pair on this machine's
+# disk; PyPI's torchvision does not work beside torch 2.13.0), then the 'peer' extra.
+PEER_VENV := .venv-peer
+PEER_TORCH := torch==2.14.1 torchvision==0.29.1
+
+$(PEER_VENV)/bin/python:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q --upgrade pip
+
+$(PEER_VENV)/.installed: pyproject.toml | $(PEER_VENV)/bin/python
+	$(PEER_VENV)/bin/python -m pip install -q $(PEER_TORCH)
+	$(PEER_VENV)/bin/python -m pip install -q $(PEER_TORCH) -e '.[peer]'
+	YOLO_CONFIG_DIR=$(PEER_VENV)/ultralytics-config YOLO_OFFLINE=true $(PEER_VENV)/bin/python -c \
+	  "import torch, torchvision, ultralytics, onnx, onnxruntime; print('peer-env: torch', torch.__version__, 'ultralytics', ultralytics.__version__)"
+	touch $@
+
+peer-env: $(PEER_VENV)/.installed
+
+# The peer's tests with ultralytics and onnxruntime present (they skip in .venv and CI).
+peer-test: peer-env
+	$(PEER_VENV)/bin/python -m pip install -q pytest
+	$(PEER_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/peer
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
