@@ -1,7 +1,7 @@
 """The peer detector, side by side with castsight: Ultralytics YOLO11n from its model YAML.
 
     .venv-peer/bin/python benchmarks/peer/run_peer.py --train TRAIN_DIR --test TEST_DIR --out OUT
-        [--epochs 60 --budget-min 20 --imgsz 320 --tile 160] [--model M.onnx]
+        [--epochs 300 --budget-min 20 --imgsz 160 --tile 80] [--model M.onnx]
 
 TRAIN_DIR and TEST_DIR are ``castsight simulate`` datasets. Steps:
 
@@ -58,12 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--test", type=Path, required=True, help="castsight simulate dataset to run on")
     ap.add_argument("--out", type=Path, required=True, help="output folder")
     ap.add_argument("--model", type=Path, help="an already exported ONNX model: skip training")
-    ap.add_argument("--epochs", type=int, default=60, help="epoch cap (default 60)")
+    ap.add_argument("--epochs", type=int, default=300, help="epoch cap (default 300)")
     ap.add_argument(
         "--budget-min", type=float, default=20.0, help="training wall-time cap, minutes (20)"
     )
-    ap.add_argument("--imgsz", type=int, default=320, help="training image size (320)")
-    ap.add_argument("--tile", type=int, default=160, help="view tile, px; upscale = imgsz/tile")
+    ap.add_argument("--imgsz", type=int, default=160, help="training image size (160)")
+    ap.add_argument("--tile", type=int, default=80, help="view tile, px; upscale = imgsz/tile")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument(
         "--negatives", type=float, default=0.5, help="defect-free tiles per defect tile"
@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "the peer (same load, same process; workers=2 as `castsight inspect`), into "
         "OUT/castsight/, and put the speed ratios in timing.json",
     )
+    ap.add_argument(
+        "--castsight-model",
+        type=Path,
+        help="with --with-castsight: castsight's model artifact (`castsight teach`), as "
+        "`castsight inspect --model`; default: castsight's default detector",
+    )
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
 
@@ -89,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     model = args.model or out / MODEL_NAME
-    meta_path = (args.model.with_suffix(".json") if args.model else None) or out / META_NAME
+    meta_path = out / META_NAME
+    if args.model is not None:  # the training facts travel next to the model
+        meta_path = next(
+            (p for p in (model.with_suffix(".json"), model.parent / META_NAME) if p.exists()),
+            meta_path,
+        )
     if not model.exists():
         if args.model is not None:
             sys.exit(f"--model {model}: no such file")
@@ -283,7 +294,9 @@ def inspect_test(args: argparse.Namespace, model: Path, meta: dict[str, Any]) ->
     part_s, n_views = [], 0
     own = None
     if args.with_castsight:  # castsight's default detector, in turn with the peer
-        own = Inspector(load_plan(args.plan), calibration=calibration, workers=2)
+        from castsight.cli.inspect_cmd import build_inspector
+
+        own = build_inspector(args.plan, args.castsight_model, cal_dir if calibration else None, 2)
         (out / "castsight").mkdir(exist_ok=True)
         own_records = out / "castsight" / "records.jsonl"
         own_records.write_text("", encoding="utf-8")
@@ -329,6 +342,7 @@ def inspect_test(args: argparse.Namespace, model: Path, meta: dict[str, Any]) ->
         timing["castsight_ms_per_view"] = round(own_ms, 2)
         timing["castsight_s_per_part_median"] = round(statistics.median(own_s), 4)
         timing["peer_over_castsight_time"] = round(timing["ms_per_view"] / max(own_ms, 1e-9), 2)
+        timing["castsight_model"] = str(args.castsight_model) if args.castsight_model else None
     (out / "timing.json").write_text(json.dumps(timing, indent=2), encoding="utf-8")
     try:
         write_overlay(test, peer, out / "overlay.png", calibration)
