@@ -1,7 +1,7 @@
 """The peer (an Ultralytics YOLO exported to ONNX) as a castsight ``Detector``.
 
 Runs in castsight's main venv with onnxruntime alone (no torch, no
-ultralytics). One view: :func:`peer_image.prepared_u8` (the prepared
+ultralytics). One view: :func:`peer_image.prepared_channels` (the prepared
 attenuation windowed to 8 bits), upscaled by ``upscale`` (the peer was trained
 on upscaled tiles: the defects are 2-20 px, below YOLO's stride of 8), padded
 to a multiple of 32, one ONNX run, score filter, class-agnostic NMS.
@@ -31,7 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from peer_image import prepared_u8
+from peer_image import prepared_channels
 
 from castsight.detect.base import SCORE_MIDPOINT, SCORE_SLOPE, Indication
 
@@ -212,23 +212,25 @@ class OnnxPeerDetector:
         """Every box >= keep_conf, by the view's file path (for predictions.json)."""
         self._lock = threading.Lock()
 
-    def run(self, u8: NDArray[np.uint8]) -> list[PeerBox]:
-        """Boxes (score >= keep_conf) on one 8-bit view."""
-        rows, cols = u8.shape
+    def run(self, image: NDArray[np.uint8]) -> list[PeerBox]:
+        """Boxes (score >= keep_conf) on one view: ``rows x cols x 3`` (or grey, repeated)."""
+        img = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=-1)
+        rows, cols = img.shape[:2]
         s = self.upscale
         h, w = round(rows * s), round(cols * s)
-        img = cv2.resize(u8, (w, h), interpolation=cv2.INTER_LINEAR) if s != 1 else u8
+        if s != 1:
+            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
         H, W = -(-h // 32) * 32, -(-w // 32) * 32
-        padded = np.full((H, W), PAD_VALUE, np.uint8)
+        padded = np.full((H, W, 3), PAD_VALUE, np.uint8)
         padded[:h, :w] = img
-        x = np.repeat((padded.astype(np.float32) / 255.0)[None, None], 3, axis=1)
-        (out,) = self.session.run(None, {self.input_name: x})[:1]
+        x = (padded.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        (out,) = self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[:1]
         boxes = decode(out, scale=s, conf=self.keep_conf, iou=self.iou)
         return [b for b in boxes if b.w > 0 and b.h > 0 and b.x < cols and b.y < rows]
 
     def detect(self, image: Any) -> list[Indication]:
         """castsight's Detector protocol: a PreparedImage in, Indications out."""
-        boxes = self.run(prepared_u8(image))
+        boxes = self.run(prepared_channels(image))
         prov = image.radiograph.provenance
         if prov is not None and prov.path:
             with self._lock:

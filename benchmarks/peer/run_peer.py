@@ -6,7 +6,7 @@
 TRAIN_DIR and TEST_DIR are ``castsight simulate`` datasets. Steps:
 
 1. convert TRAIN_DIR to a YOLO dataset (``yolo_data``: castsight's own read and
-   prepare, the attenuation windowed to 8 bits, 2x-upscaled tiles, all four
+   prepare, the attenuation as 3 channels of 8 bits, 2x-upscaled tiles, all four
    defect categories from truth.json);
 2. train ``yolo11n.yaml`` from scratch (no pretrained weights) on the CPU for at
    most ``--epochs`` epochs or ``--budget-min`` minutes, whichever ends first,
@@ -86,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "`castsight inspect --model`; default: castsight's default detector",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="training device: cpu, or 0 for a GPU")
     return ap.parse_args(argv)
 
 
@@ -183,7 +184,7 @@ def train(args: argparse.Namespace, model_path: Path) -> dict[str, Any]:
         time=args.budget_min / 60.0 if args.budget_min else None,
         imgsz=args.imgsz,
         batch=args.batch,
-        device="cpu",
+        device=args.device,
         workers=1,
         pretrained=False,
         amp=False,
@@ -205,7 +206,7 @@ def train(args: argparse.Namespace, model_path: Path) -> dict[str, Any]:
         fliplr=0.5,
         hsv_h=0.0,  # grey images
         hsv_s=0.0,
-        hsv_v=0.2,
+        hsv_v=0.0,  # the contrast channels are in noise sigmas: keep them
         verbose=True,
     )
     train_s = time.perf_counter() - t1
@@ -222,7 +223,7 @@ def train(args: argparse.Namespace, model_path: Path) -> dict[str, Any]:
         "architecture": "yolo11n.yaml (from scratch, no pretrained weights)",
         "ultralytics": _version("ultralytics"),
         "torch": torch.__version__,
-        "device": "cpu",
+        "device": args.device,
         "threads": args.threads,
         "train_minutes": round(train_s / 60.0, 2),
         "train_cpu_minutes": round(train_cpu_s / 60.0, 2),
@@ -404,7 +405,7 @@ def _predictions(
 def write_overlay(test: Path, peer: Any, path: Path, calibration: Any) -> None:
     """The test view with the most true defects: truth green, peer boxes red (yellow < conf)."""
     import cv2
-    from peer_image import prepared_u8
+    from peer_image import prepared_channels
 
     from castsight.io import read_radiograph
     from castsight.preprocess.prepare import prepare
@@ -418,10 +419,10 @@ def write_overlay(test: Path, peer: Any, path: Path, calibration: Any) -> None:
     best = max(per_image, key=lambda k: len(per_image[k]))
     img = next(i for i in truth["images"] if i["id"] == best)
     prep = prepare(read_radiograph(test / img["file_name"]), calibration)
-    u8 = prepared_u8(prep)
-    boxes = peer.run(u8)
+    channels = prepared_channels(prep)
+    boxes = peer.run(channels)
     zoom = 2
-    big = cv2.cvtColor(cv2.resize(u8, None, fx=zoom, fy=zoom), cv2.COLOR_GRAY2BGR)
+    big = cv2.resize(channels[..., ::-1], None, fx=zoom, fy=zoom)  # R: window, G/B: contrast
     pad = 4
     for x, y, w, h in per_image[best]:
         p0 = (int(x * zoom) - pad, int(y * zoom) - pad)

@@ -2,7 +2,7 @@
 
 Every view is read and prepared exactly as ``castsight inspect`` does
 (``read_radiograph``, ``prepare`` with the dataset's ``_calibration``), then
-windowed to 8 bits (:func:`peer_image.window_u8`). The simulated defects are
+turned into 3 channels of 8 bits (:func:`peer_image.prepared_channels`). The simulated defects are
 2-20 px across, under YOLO's smallest stride (8 px), so the view is cut into
 square tiles of ``tile`` px which are upscaled by ``upscale`` (``tile *
 upscale`` = the training image size; the peer runs on whole views upscaled by
@@ -34,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 from onnx_detector import CLASS_NAMES
-from peer_image import prepared_u8
+from peer_image import prepared_channels
 
 MIN_VISIBLE = 0.5
 """Share of a box that must lie inside a tile for it to be labelled there."""
@@ -102,8 +102,8 @@ def convert(
     images = truth["images"]
     for i, img in enumerate(images):
         prep = prepare(read_radiograph(train_dir / img["file_name"]), calibration)
-        u8 = prepared_u8(prep)
-        rows, cols = u8.shape
+        u8 = prepared_channels(prep)
+        rows, cols = u8.shape[:2]
         boxes = by_image.get(img["id"], [])
         split = "val" if img["file_name"].split("/")[0] in val_parts else "train"
         stem = img["file_name"].removesuffix(".tif").replace("/", "_")
@@ -122,7 +122,7 @@ def convert(
                     covered.add(j)
             crop = u8[y0 : y0 + tile, x0 : x0 + tile]
             _write(
-                out_dir, split, f"{stem}_{x0}_{y0}", _up(crop, upscale), labels, *crop.shape[::-1]
+                out_dir, split, f"{stem}_{x0}_{y0}", _up(crop, upscale), labels, *crop.shape[1::-1]
             )
             counts["positive_tiles"] += 1
             counts["boxes"] += len(labels)
@@ -143,7 +143,7 @@ def convert(
     n_neg = min(len(negatives_pool), round(negatives * counts["positive_tiles"]))
     for k in rng.choice(len(negatives_pool), n_neg, replace=False) if n_neg else []:
         split, name, crop = negatives_pool[int(k)]
-        _write(out_dir, split, name, _up(crop, upscale), [], *crop.shape[::-1])
+        _write(out_dir, split, name, _up(crop, upscale), [], *crop.shape[1::-1])
         counts["negative_tiles"] += 1
         counts["val_tiles"] += split == "val"
     names = "\n".join(f"  {k}: {n}" for k, n in enumerate(CLASS_NAMES))
@@ -160,7 +160,7 @@ def convert(
 
 
 def _up(crop: np.ndarray, upscale: float) -> np.ndarray:
-    h, w = crop.shape
+    h, w = crop.shape[:2]
     return cv2.resize(
         crop, (round(w * upscale), round(h * upscale)), interpolation=cv2.INTER_LINEAR
     )
@@ -175,7 +175,9 @@ def _write(
     w: int,
     h: int,
 ) -> None:
-    cv2.imwrite(str(out_dir / "images" / split / f"{name}.png"), image)
+    # OpenCV writes (and Ultralytics reads) BGR, then Ultralytics flips to RGB: store the
+    # channels reversed so the network gets them in peer_image's order.
+    cv2.imwrite(str(out_dir / "images" / split / f"{name}.png"), image[..., ::-1])
     lines = [
         f"{c} {(x + bw / 2) / w:.6f} {(y + bh / 2) / h:.6f} {bw / w:.6f} {bh / h:.6f}"
         for c, x, y, bw, bh in labels

@@ -112,8 +112,7 @@ def test_convert_writes_a_yolo_dataset(tmp_path: Path) -> None:
             assert all(0.0 <= float(v) <= 1.0 for v in xywh)
     import cv2
 
-    grey = cv2.imread(str(images[0]), cv2.IMREAD_UNCHANGED)
-    assert grey.shape == (128, 128)  # one channel on disk; YOLO reads it as 3
+    assert cv2.imread(str(images[0]), cv2.IMREAD_UNCHANGED).shape == (128, 128, 3)
 
 
 def _part_folder(root: Path) -> Path:
