@@ -2,7 +2,7 @@
 
 Runs in castsight's main venv with onnxruntime alone (no torch, no
 ultralytics). One view: :func:`peer_image.prepared_channels` (the prepared
-attenuation windowed to 8 bits), upscaled by ``upscale`` (the peer was trained
+attenuation as 3 channels of 8 bits), upscaled by ``upscale`` (the peer was trained
 on upscaled tiles: the defects are 2-20 px, below YOLO's stride of 8), padded
 to a multiple of 32, one ONNX run, score filter, class-agnostic NMS.
 
