@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # torch is only for training (teach extra); pin the CPU build on the machines' disk.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint install dev clean bench default-model
+.PHONY: demo test lint install dev clean bench default-model peer-env peer-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,30 @@ test: lint
 # rebuild the default learned model shipped in src/castsight/data/default-model (~15 min, 2 cores)
 default-model: dev
 	nice -n 10 $(BIN)/python tools/build_default_model.py --out src/castsight/data/default-model
+
+# The peer detector's own venv (benchmarks/peer/run_peer.py): Ultralytics YOLO11n trained from
+# its model YAML. Kept out of .venv and CI; torch/torchvision first (the pair on this machine's
+# disk; PyPI's torchvision does not work beside torch 2.13.0), then the 'peer' extra.
+PEER_VENV := .venv-peer
+PEER_TORCH := torch==2.14.1 torchvision==0.29.1
+
+$(PEER_VENV)/bin/python:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q --upgrade pip
+
+$(PEER_VENV)/.installed: pyproject.toml | $(PEER_VENV)/bin/python
+	$(PEER_VENV)/bin/python -m pip install -q $(PEER_TORCH)
+	$(PEER_VENV)/bin/python -m pip install -q $(PEER_TORCH) -e '.[peer]'
+	YOLO_CONFIG_DIR=$(PEER_VENV)/ultralytics-config YOLO_OFFLINE=true $(PEER_VENV)/bin/python -c \
+	  "import torch, torchvision, ultralytics, onnx, onnxruntime; print('peer-env: torch', torch.__version__, 'ultralytics', ultralytics.__version__)"
+	touch $@
+
+peer-env: $(PEER_VENV)/.installed
+
+# The peer's tests with ultralytics and onnxruntime present (they skip in .venv and CI).
+peer-test: peer-env
+	$(PEER_VENV)/bin/python -m pip install -q pytest
+	$(PEER_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/peer
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
