@@ -6,7 +6,8 @@ A configuration is either
   ``make(ctx)``, which may first teach from the suite's data sets named in
   ``needs`` (``good``: good parts; ``train``: labelled parts). The bench times
   ``make`` as the teaching time and then inspects the test and POD sets with
-  the Inspector; or
+  the Inspector, setting its ``calibration`` to each set's own dark/flat frames
+  (every simulated data set has its own detector); or
 * :class:`External`: a program run on the suite's files that writes
   ``records.jsonl``, ``predictions.json`` and ``timing.json`` like
   ``castsight inspect`` (the peer, a YOLO11n through ONNX, with its own venv).

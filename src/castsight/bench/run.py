@@ -16,6 +16,7 @@ A data set whose ``bench.json`` stamp matches the suite is reused unless
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -183,6 +184,9 @@ def run_configuration(run: BenchRun, config: Configuration, data: dict[str, Path
         timing = {}
         for role, sub in (("test", out), ("pod", out / "pod")):
             folder = data[role]
+            # each simulated data set has its own detector (fixed pattern, bad pixels):
+            # its own dark/flat frames, as a cell's calibration goes with its panel
+            inspector.calibration = ctx.calibration(role)
             n = sum(1 for p in folder.iterdir() if p.is_dir() and not p.name.startswith("_"))
             advance = None if run.progress is None else run.progress(f"{config.name}: {role}", n)
             timing[role] = inspect_set(inspector, folder, sub, advance)
@@ -224,6 +228,8 @@ def run_suite(run: BenchRun) -> Json:
 
     started = time.time()
     t0 = time.perf_counter()
+    cpu0 = _cpu_s()
+    load0 = _load()
     plan = load_plan(run.suite.part_type)
     configs = [CONFIGURATIONS[n] for n in run.detectors]
     skipped: dict[str, str] = {}
@@ -261,6 +267,8 @@ def run_suite(run: BenchRun) -> Json:
         entries.append(entry)
     steps["total_s"] = time.perf_counter() - t0
     summary = {
+        "cpu_s": _cpu_s() - cpu0,
+        "load_average": {"start": load0, "end": _load()},
         "suite": run.suite.to_dict(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "machine": machine(),
@@ -270,3 +278,17 @@ def run_suite(run: BenchRun) -> Json:
     }
     write_summary(summary, run.root / "summary.json")
     return summary
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _load() -> float | None:
+    """The 1-minute load average (how busy the shared machine was), if known."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None

@@ -296,7 +296,9 @@ def markdown(summary: Json, command: str) -> str:
         "",
         f"Command: `{command}`. Machine: {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gib']} GiB, Python {m['python']}. Date: {summary['started']}. "
-        f"Whole run: {steps['total_s'] / 60:.1f} min.",
+        f"Whole run: {steps['total_s'] / 60:.1f} min wall, {summary.get('cpu_s', 0) / 60:.1f} min "
+        f"CPU; 1-minute load average {_loads(summary)} (the machine is shared: times are "
+        "inflated when the load exceeds the cores).",
         "",
         f"Suite: {suite['description']}. Part sentences are scored against "
         "`sentence_imaged` (a rejectable defect that shows in at least one of the views); "
@@ -342,6 +344,12 @@ def markdown(summary: Json, command: str) -> str:
     lines.append("")
     lines.append("Step times (s): " + ", ".join(f"{k[:-2]} {v:.0f}" for k, v in steps.items()))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _loads(summary: Json) -> str:
+    load = summary.get("load_average") or {}
+    values = [load.get("start"), load.get("end")]
+    return " -> ".join("?" if v is None else f"{v:.1f}" for v in values)
 
 
 def _markers(suite: str) -> tuple[str, str]:
