@@ -74,8 +74,10 @@ def bench(
             report_error(err)
             raise typer.Exit(EXIT_BAD_INPUT) from None
     _print(console, summary)
-    command = f"castsight bench --suite {suite}" + ("" if detectors is None else
-                                                    f" --detectors {detectors}")  # fmt: skip
+    command = f"castsight bench --suite {suite}"
+    command += ("" if detectors is None else f" --detectors {detectors}") + (
+        " --fresh" if fresh else ""
+    )
     if write_markdown and target is not None:
         rewrite_section(target, chosen.name, markdown(summary, command))
         console.print(f"rewrote the {chosen.name} section of {target}")
