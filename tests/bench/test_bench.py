@@ -128,6 +128,8 @@ def test_pod_set_carries_graded_sizes_d_prime_and_wall(quick: tuple[Path, Path, 
     summary = json.loads((root / "summary.json").read_text())
     local = next(e for e in summary["configurations"] if e["name"] == "local")
     assert local["pod"]["set"] == "pod" and local["pod"]["size_mm"]["n"] == len(anns)
+    overlap = local["pod"]["any_overlap"]["size_mm"]
+    assert overlap["n"] == len(anns) and overlap["n_hits"] >= local["pod"]["size_mm"]["n_hits"]
     bands = {f"{lo:g}-{hi:g}" for lo, hi in WALL_BANDS_MM}
     assert set(local["pod"]["by_wall_size_mm"]) <= bands
 
