@@ -1,6 +1,7 @@
 # castsight: two commands do all set-up on a fresh machine.
 #   make demo   creates .venv, installs castsight, runs the main job on the embedded default
 #   make test   installs the dev tools, runs lint, types, architecture contract and the whole suite
+#   make bench  the standard benchmark (docs/bench.md), figures into BENCHMARKS.md
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -67,6 +68,11 @@ peer-env: $(PEER_VENV)/.installed
 peer-test: peer-env
 	$(PEER_VENV)/bin/python -m pip install -q pytest
 	$(PEER_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/peer
+
+# The standard benchmark from scratch (docs/bench.md): about 15-25 min on 2 cores;
+# writes out/bench/standard/ and the generated section of BENCHMARKS.md.
+bench: install
+	$(BIN)/castsight bench --suite standard --fresh
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

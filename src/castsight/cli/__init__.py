@@ -10,6 +10,7 @@ import typer
 
 from castsight import __version__
 from castsight.cli import (
+    bench_cmd,
     demo_cmd,
     evaluate_cmd,
     inspect_cmd,
@@ -48,6 +49,7 @@ simulate_cmd.register(app)
 inspect_cmd.register(app)
 evaluate_cmd.register(app)
 teach_cmd.register(app)
+bench_cmd.register(app)
 
 
 def main() -> None:

@@ -204,6 +204,9 @@ def render_part(config: SimulationConfig, part: SimulatedPart, index: int) -> Si
     return dataclasses.replace(part, views=tuple(views))
 
 
+PartMaker = Callable[[SimulationConfig, int, Rules], SimulatedPart]
+"""``(config, index, rules) -> SimulatedPart`` without views (what :func:`make_part` is)."""
+
 _MODELS: dict[Exposure, TransmissionModel] = {}
 
 
@@ -218,18 +221,22 @@ def write_dataset(
     out: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    make: PartMaker | None = None,
 ) -> dict[str, Any]:
     """Simulate ``config.n_parts`` parts into ``out``; returns a summary dict.
 
-    ``progress`` is called with 1 after each view (for a progress bar).
+    ``progress`` is called with 1 after each view (for a progress bar). ``make``
+    replaces :func:`make_part` (phantom, defects and true sentence of part k), e.g.
+    to place chosen defects for a POD set; rendering and truth stay the same.
     """
+    make = make or make_part
     out = Path(out)
     rules = load_plan(config.part_type).rules
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     parts_record: list[dict[str, Any]] = []
     for index in range(config.n_parts):
-        part = render_part(config, make_part(config, index, rules), index)
+        part = render_part(config, make(config, index, rules), index)
         for view in part.views:
             write_radiograph(view.radiograph, out / part.serial / f"{view.name}.tif")
             image_id = len(images) + 1

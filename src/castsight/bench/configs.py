@@ -1,0 +1,142 @@
+"""Detector configurations the benchmark can run: one entry each in :data:`CONFIGURATIONS`.
+
+A configuration is either
+
+* :class:`InProcess`: a castsight :class:`~castsight.pipeline.Inspector` built by
+  ``make(ctx)``, which may first teach from the suite's data sets named in
+  ``needs`` (``good``: good parts; ``train``: labelled parts). The bench times
+  ``make`` as the teaching time and then inspects the test and POD sets with
+  the Inspector, setting its ``calibration`` to each set's own dark/flat frames
+  (every simulated data set has its own detector); or
+* :class:`External`: a program run on the suite's files that writes
+  ``records.jsonl``, ``predictions.json`` and ``timing.json`` like
+  ``castsight inspect`` (the peer, a YOLO11n through ONNX, with its own venv).
+  ``check(ctx)`` says why it cannot run here and how to enable it (None when
+  it can); ``command(ctx)`` gives the argument list.
+
+Adding a detector is one entry, e.g. for a learned model taught from ``train``::
+
+    "learned": InProcess("learned", ("train",), _learned, "CNN taught from train"),
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from castsight.accept.plan import InspectionPlan
+from castsight.pipeline import Inspector
+from castsight.preprocess.prepare import Calibration, load_calibration
+
+
+@dataclass
+class Context:
+    """What a configuration may use: the plan, the data sets, its own output folder."""
+
+    plan: InspectionPlan
+    data: dict[str, Path]
+    """Data set folders by role (``test``, ``pod``, ``good``, ``train``)."""
+    out: Path
+    """This configuration's output folder (models go below it)."""
+    workers: int = 2
+    peer_dir: Path = field(default_factory=Path)
+    """Folder holding ``.venv-peer/bin/python`` and ``benchmarks/peer/run_peer.py``."""
+    progress: Callable[[str, int], Callable[[int], None]] | None = None
+    """``progress(description, total)`` returns an ``advance(n)`` callback."""
+
+    def calibration(self, role: str = "test") -> Calibration | None:
+        """The dark/flat frames of a data set, if it has them."""
+        folder = self.data[role] / "_calibration"
+        return load_calibration(folder) if folder.is_dir() else None
+
+    def advance(self, description: str, total: int) -> Callable[[int], None] | None:
+        """A progress callback for a step of ``total`` units, or None."""
+        return None if self.progress is None else self.progress(description, total)
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """A castsight detector configuration run in this process."""
+
+    name: str
+    needs: tuple[str, ...]
+    make: Callable[[Context], Inspector]
+    description: str
+
+
+@dataclass(frozen=True)
+class External:
+    """A detector run as another program (see the module docstring)."""
+
+    name: str
+    needs: tuple[str, ...]
+    check: Callable[[Context], str | None]
+    command: Callable[[Context], list[str]]
+    description: str
+
+
+Configuration = InProcess | External
+
+
+def _local(ctx: Context) -> Inspector:
+    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers)
+
+
+def teach_reference(ctx: Context) -> Path:
+    """Learn every view of the ``good`` parts into ``ctx.out/model`` (as ``castsight teach``)."""
+    from castsight.io.parts import discover_parts
+    from castsight.model import save_artifact
+    from castsight.teach import learn_reference, reference_summary
+
+    good = ctx.data["good"]
+    parts = discover_parts([good])
+    advance = ctx.advance("teaching reference", sum(len(p.views) for p in parts))
+    refs = learn_reference(parts, ctx.calibration("good"), progress=advance)
+    training: dict[str, Any] = {**reference_summary(refs), "good": [str(good)],
+                                "parts": len(parts)}  # fmt: skip
+    model = ctx.out / "model"
+    save_artifact(
+        model, reference=refs, part_type=ctx.plan.part_type, training=training, overwrite=True
+    )
+    return model
+
+
+def _reference(ctx: Context) -> Inspector:
+    from castsight.cli.inspect_cmd import model_detectors
+
+    detectors = model_detectors(teach_reference(ctx), ctx.plan)
+    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
+
+
+PEER_PYTHON = Path(".venv-peer/bin/python")
+PEER_SCRIPT = Path("benchmarks/peer/run_peer.py")
+
+
+def _peer_check(ctx: Context) -> str | None:
+    missing = [str(ctx.peer_dir / p) for p in (PEER_PYTHON, PEER_SCRIPT)]
+    missing = [p for p in missing if not Path(p).exists()]
+    if not missing:
+        return None
+    return (
+        f"{' and '.join(missing)} not found; build the peer's venv and script "
+        "(docs/bench.md, 'The peer') or pass --peer-dir"
+    )
+
+
+def _peer(ctx: Context) -> list[str]:
+    python, script = ctx.peer_dir / PEER_PYTHON, ctx.peer_dir / PEER_SCRIPT
+    return [str(python), str(script), "--train", str(ctx.data["train"]),
+            "--test", str(ctx.data["test"]), "--out", str(ctx.out)]  # fmt: skip
+
+
+CONFIGURATIONS: dict[str, Configuration] = {
+    "local": InProcess("local", (), _local, "no training: Hessian blob AND closing residual"),
+    "reference": InProcess(
+        "reference", ("good",), _reference, "per-view reference taught from the good parts"
+    ),
+    "peer": External(
+        "peer", ("train",), _peer_check, _peer, "YOLO11n trained on the train set, run through ONNX"
+    ),
+}

@@ -1,0 +1,115 @@
+"""``castsight bench``: the standard benchmark (or the quick one) end to end.
+
+Exit codes: 0 done; 1 a configuration failed (the others still ran and are in
+the summary); 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from castsight.cli.common import EXIT_BAD_INPUT, EXIT_FOUND, progress_bar, report_error
+from castsight.errors import CastsightError
+
+
+def bench(
+    suite: str = typer.Option("standard", "--suite", help="Suite: standard or quick."),
+    out: Path = typer.Option(Path("out/bench"), "--out", help="Output root (OUT/<suite>/...)."),
+    detectors: str | None = typer.Option(
+        None, "--detectors", help="Comma-separated configurations [default: local,reference,peer]."
+    ),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Simulate every data set again, even if one matching is there."
+    ),
+    peer_dir: Path = typer.Option(
+        Path("."), "--peer-dir", help="Folder with .venv-peer/bin/python and benchmarks/peer/."
+    ),
+    markdown_path: Path | None = typer.Option(
+        None,
+        "--markdown",
+        help="File whose generated section to rewrite [default: BENCHMARKS.md for standard].",
+    ),
+    write_markdown: bool = typer.Option(
+        True, "--write-markdown/--no-write-markdown", help="Rewrite the Markdown section."
+    ),
+    workers: int = typer.Option(2, min=1, max=64, help="Views inspected in parallel."),
+) -> None:
+    """Run a benchmark suite: simulate, teach, inspect, evaluate; print and save the figures."""
+    from rich.console import Console
+
+    from castsight.bench import BenchRun, check_detectors, get_suite, run_suite
+    from castsight.bench.summary import markdown, rewrite_section
+
+    console = Console()
+    try:
+        chosen = get_suite(suite)
+        names = chosen.detectors if detectors is None else detectors.split(",")
+        run = BenchRun(chosen, out, check_detectors([n.strip() for n in names if n.strip()]),
+                       fresh=fresh, workers=workers, peer_dir=peer_dir)  # fmt: skip
+        target = markdown_path
+        if target is None and suite == "standard":
+            target = Path("BENCHMARKS.md")
+        if write_markdown and target is not None and not target.is_file():
+            raise CastsightError(target, "not found (pass --markdown PATH or --no-write-markdown)")
+    except CastsightError as err:
+        report_error(err)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    run.log = lambda msg: console.print(msg, highlight=False)
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            tasks[description] = task
+            return lambda n: bar.advance(task, n)
+
+        run.progress = progress
+        try:
+            summary = run_suite(run)
+        except CastsightError as err:
+            report_error(err)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    _print(console, summary)
+    command = f"castsight bench --suite {suite}"
+    command += ("" if detectors is None else f" --detectors {detectors}") + (
+        " --fresh" if fresh else ""
+    )
+    if write_markdown and target is not None:
+        rewrite_section(target, chosen.name, markdown(summary, command))
+        console.print(f"rewrote the {chosen.name} section of {target}")
+    console.print(f"summary: {run.root / 'summary.json'}")
+    if any(e.get("status") == "failed" for e in summary["configurations"]):
+        raise typer.Exit(EXIT_FOUND)
+
+
+def _print(console: Any, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from castsight.bench.summary import GOALS, table_rows
+
+    header, rows = table_rows(summary)
+    ran = [row for row in rows if row[2]]
+    table = Table(title=f"castsight bench --suite {summary['suite']['name']}")
+    table.add_column("")
+    for row in ran:
+        table.add_column(row[0], overflow="fold")
+    for i, name in enumerate(header[1:], start=1):
+        table.add_row(name, *[row[i] for row in ran])
+    console.print(table)
+    for row in rows:
+        if not row[2]:
+            console.print(f"{row[0]}: {row[1]}", highlight=False)
+    for name, goals in summary.get("goals", {}).items():
+        marks = "; ".join(f"{text}: {goals[key]['status']} ({goals[key]['detail']})"
+                          for key, text in GOALS)  # fmt: skip
+        console.print(f"{name}: {marks}", highlight=False)
+    console.print(f"run time {summary['steps_s']['total_s'] / 60:.1f} min")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to ``app``."""
+    app.command()(bench)
