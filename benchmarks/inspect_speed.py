@@ -79,9 +79,9 @@ def _teach(config: Any, root: Path, n_good: int, plan: Any) -> dict[str, Any]:
     """Simulate good parts of the same series and cell, teach them, return Inspector kwargs."""
     import dataclasses
 
-    from castsight.cli.inspect_cmd import model_detectors
     from castsight.io.parts import discover_parts
     from castsight.model import save_artifact
+    from castsight.model.detectors import model_detectors
     from castsight.preprocess.prepare import load_calibration
     from castsight.simulate.dataset import write_dataset
     from castsight.teach import learn_reference

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from castsight.accept.plan import load_plan
-from castsight.cli.inspect_cmd import model_detectors
 from castsight.detect import LocalDetector
 from castsight.detect.learned import CascadeDetector
 from castsight.io import read_radiograph
+from castsight.model.detectors import model_detectors
 from castsight.preprocess.prepare import load_calibration, prepare
 
 

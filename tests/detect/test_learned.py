@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import load_plan
-from castsight.cli.inspect_cmd import model_detectors
 from castsight.detect.learned import CascadeDetector, LearnedDetector
 from castsight.detect.normalise import normalise
 from castsight.model import default_model, load_artifact
+from castsight.model.detectors import model_detectors
 from castsight.preprocess.prepare import prepare
 from castsight.radiograph import Radiograph
 

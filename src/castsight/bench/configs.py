@@ -104,9 +104,22 @@ def teach_reference(ctx: Context) -> Path:
 
 
 def _reference(ctx: Context) -> Inspector:
-    from castsight.cli.inspect_cmd import model_detectors
+    from castsight.model.detectors import model_detectors
 
     detectors = model_detectors(teach_reference(ctx), ctx.plan)
+    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
+
+
+def _learned(ctx: Context) -> Inspector:
+    """The learned detector of the model shipped in the package (no teaching here)."""
+    from castsight.errors import CastsightError
+    from castsight.model import default_model
+    from castsight.model.detectors import model_detectors
+
+    shipped = default_model()
+    if shipped is None:
+        raise CastsightError(None, "this installation has no default learned model")
+    detectors = model_detectors(shipped, ctx.plan, "learned")
     return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
 
 
@@ -135,6 +148,9 @@ CONFIGURATIONS: dict[str, Configuration] = {
     "local": InProcess("local", (), _local, "no training: Hessian blob AND closing residual"),
     "reference": InProcess(
         "reference", ("good",), _reference, "per-view reference taught from the good parts"
+    ),
+    "learned": InProcess(
+        "learned", (), _learned, "the shipped learned model (CNN through onnxruntime)"
     ),
     "peer": External(
         "peer", ("train",), _peer_check, _peer, "YOLO11n trained on the train set, run through ONNX"

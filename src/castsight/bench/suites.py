@@ -63,6 +63,8 @@ class Suite:
     train: DataSpec
     part_type: str = "giga-underbody"
     series: int = 1
+    detector_seed: int = 2026_5_0
+    """One flat panel for every data set of the suite, as one inspection cell has."""
     n_views: int = 4
     size: int = 768
     detectors: tuple[str, ...] = ("local", "reference", "peer")
@@ -85,6 +87,7 @@ class Suite:
             defect_rate=spec.defect_rate,
             seed=spec.seed,
             series=self.series,
+            detector_seed=self.detector_seed,
         )
 
     def stamp(self, spec: DataSpec) -> dict[str, Any]:
@@ -93,6 +96,7 @@ class Suite:
             "suite": self.name,
             "part_type": self.part_type,
             "series": self.series,
+            "detector_seed": self.detector_seed,
             "n_views": self.n_views,
             "size": self.size,
             **dataclasses.asdict(spec),

@@ -66,8 +66,8 @@ def demo(
 
 def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[dict[str, Any]]:
     from castsight.accept.plan import load_plan
-    from castsight.cli.inspect_cmd import model_detectors
     from castsight.io.parts import discover_parts
+    from castsight.model.detectors import model_detectors
     from castsight.pipeline import Inspector
     from castsight.preprocess.prepare import load_calibration
     from castsight.report.html import write_html_report
