@@ -6,28 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from castsight.cli import teach_cmd
 from castsight.detect.learned import LearnedDetector
 from castsight.learn import teach as teach_module
 from castsight.model import load_artifact
 from castsight.preprocess.prepare import prepare
 from tests.learn.conftest import good_image, write_good_parts
+from tests.teach import teach_app
 
 FAST = ["--learned", "--steps", "4", "--minutes", "1"]
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    teach_cmd.register(app)
-
-    @app.callback()
-    def _root() -> None:
-        """Root, so that ``teach`` stays a subcommand."""
-
-    return app
+_app = teach_app
 
 
 def test_teach_writes_learned_model_with_report(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import typer
+
 from castsight.accept.plan import load_plan
 from castsight.io import write_radiograph
 from castsight.simulate.dataset import (
@@ -32,3 +34,17 @@ def series_dataset(
             write_radiograph(view.radiograph, root / part.serial / f"{view.name}.tif")
     _write_calibration(config, root)  # the dark and flat frames castsight simulate writes
     return root
+
+
+def teach_app() -> typer.Typer:
+    """A Typer app with only ``castsight teach`` (kept a subcommand by a root callback)."""
+    from castsight.cli import teach_cmd
+
+    app = typer.Typer()
+    teach_cmd.register(app)
+
+    @app.callback()
+    def _root() -> None:
+        """Root, so that ``teach`` stays a subcommand."""
+
+    return app

@@ -8,17 +8,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from castsight.cli import teach_cmd
 from castsight.detect.reference import ReferenceView, register
 from castsight.errors import InputError
 from castsight.io import PartSource, ViewSource, discover_parts, read_radiograph
 from castsight.model import load_artifact
 from castsight.preprocess.prepare import PreparedImage, load_calibration, prepare
 from castsight.teach import learn_reference, reference_summary
-from tests.teach import series_dataset
+from tests.teach import series_dataset, teach_app
 
 N_TRAIN = 8
 
@@ -93,15 +91,7 @@ def test_progress_counts_every_image(good_dir: Path) -> None:
     assert sum(seen) == 6
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    teach_cmd.register(app)
-
-    @app.callback()
-    def _root() -> None:
-        """Root, so that ``teach`` stays a subcommand."""
-
-    return app
+_app = teach_app
 
 
 def test_teach_cli_writes_a_loadable_model(good_dir: Path, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from typing import Any
 
 from castsight.bench.podset import WALL_BANDS_MM, band_of
 from castsight.errors import InputError
+from castsight.evaluate.report import json_finite
 from castsight.io.files import atomic_write_bytes
 
 Json = dict[str, Any]
@@ -233,18 +233,8 @@ def write_summary(summary: Json, path: Path) -> None:
     """``summary.json`` (goals added), NaN written as null."""
     add_goals(summary)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_finite(summary), indent=1, allow_nan=False)
+    text = json.dumps(json_finite(summary), indent=1, allow_nan=False)
     atomic_write_bytes(path, (text + "\n").encode("utf-8"))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _num(value: Any, digits: int = 3) -> str:

@@ -68,7 +68,7 @@ class Evaluation:
 
     def to_dict(self) -> Json:
         """JSON-ready metrics (no thumbnails, no raw inputs)."""
-        out: Json = _finite(
+        out: Json = json_finite(
             {
                 "sources": self.sources,
                 "detection": self.detection.to_dict(),
@@ -85,12 +85,12 @@ class Evaluation:
         return out
 
 
-def _finite(value: Any) -> Any:
-    """Tuples to lists, NaN/inf to None, recursively."""
+def json_finite(value: Any) -> Any:
+    """Tuples to lists, NaN/inf to None, recursively: what strict JSON can hold."""
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): json_finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_finite(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -310,7 +310,7 @@ def write_report(
             _plot_pod(result, size_field, out / f"pod_{size_field}.png")
             plots[size_field] = f"pod_{size_field}.png"
     metrics = {**ev.to_dict(), "worst_misses": misses, "worst_false_calls": false_calls}
-    text = json.dumps(_finite(metrics), indent=2, allow_nan=False)
+    text = json.dumps(json_finite(metrics), indent=2, allow_nan=False)
     (out / "metrics.json").write_text(text + "\n", encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = _num
