@@ -79,22 +79,18 @@ def _teach(config: Any, root: Path, n_good: int, plan: Any) -> dict[str, Any]:
     """Simulate good parts of the same series and cell, teach them, return Inspector kwargs."""
     import dataclasses
 
-    from castsight.io.parts import discover_parts
-    from castsight.model import save_artifact
     from castsight.model.detectors import model_detectors
-    from castsight.preprocess.prepare import load_calibration
     from castsight.simulate.dataset import write_dataset
-    from castsight.teach import learn_reference
+    from castsight.teach import teach_reference_model
 
     good = dataclasses.replace(config, n_parts=n_good, defect_rate=0.0, seed=config.seed + 1,
                                detector_seed=config.seed)  # fmt: skip
     write_dataset(good, root / "good")
     t0 = time.perf_counter()
-    refs = learn_reference(discover_parts([root / "good"]),
-                           load_calibration(root / "good" / "_calibration"))  # fmt: skip
-    print(f"taught {len(refs)} views from {n_good} good parts in {time.perf_counter() - t0:.0f} s")
-    save_artifact(root / "model", reference=refs, part_type=plan.part_type)
-    return model_detectors(root / "model", plan)
+    model = teach_reference_model(root / "good", root / "model", part_type=plan.part_type)
+    print(f"taught {config.n_views} views from {n_good} good parts in "
+          f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    return model_detectors(model, plan)
 
 
 if __name__ == "__main__":

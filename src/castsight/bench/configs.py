@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from castsight.accept.plan import InspectionPlan
 from castsight.pipeline import Inspector
@@ -86,21 +85,13 @@ def _local(ctx: Context) -> Inspector:
 
 def teach_reference(ctx: Context) -> Path:
     """Learn every view of the ``good`` parts into ``ctx.out/model`` (as ``castsight teach``)."""
-    from castsight.io.parts import discover_parts
-    from castsight.model import save_artifact
-    from castsight.teach import learn_reference, reference_summary
+    from castsight.teach import teach_reference_model
 
-    good = ctx.data["good"]
-    parts = discover_parts([good])
-    advance = ctx.advance("teaching reference", sum(len(p.views) for p in parts))
-    refs = learn_reference(parts, ctx.calibration("good"), progress=advance)
-    training: dict[str, Any] = {**reference_summary(refs), "good": [str(good)],
-                                "parts": len(parts)}  # fmt: skip
-    model = ctx.out / "model"
-    save_artifact(
-        model, reference=refs, part_type=ctx.plan.part_type, training=training, overwrite=True
-    )
-    return model
+    return teach_reference_model(
+        ctx.data["good"], ctx.out / "model", part_type=ctx.plan.part_type,
+        calibration=ctx.calibration("good"),
+        progress_for=lambda n: ctx.advance("teaching reference", n),
+    )  # fmt: skip
 
 
 def _reference(ctx: Context) -> Inspector:

@@ -72,12 +72,14 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
     from castsight.preprocess.prepare import load_calibration
     from castsight.report.html import write_html_report
     from castsight.report.records import append_record, coco_predictions, write_predictions
+    from castsight.teach import teach_reference_model
 
     cal = load_calibration(test_dir / "_calibration")
     plan = load_plan("giga-underbody")
     kwargs: dict[str, Any] = {}
     if detector == "reference":
-        kwargs = model_detectors(_teach(train_dir, out.parent / "model", plan.part_type), plan)
+        model = teach_reference_model(train_dir, out.parent / "model", part_type=plan.part_type)
+        kwargs = model_detectors(model, plan)
     elif detector in ("learned", "cascade"):
         from castsight.model import default_model
 
@@ -97,20 +99,6 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
     write_predictions(out / "predictions.json", predictions)
     write_html_report(records, out)
     return records
-
-
-def _teach(train_dir: Path, model: Path, part_type: str) -> Path:
-    """Learn every view of the good parts into ``model`` (what ``castsight teach`` does)."""
-    from castsight.io.parts import discover_parts
-    from castsight.model import save_artifact
-    from castsight.preprocess.prepare import load_calibration
-    from castsight.teach import learn_reference, reference_summary
-
-    cal = load_calibration(train_dir / "_calibration")
-    refs = learn_reference(discover_parts([train_dir]), cal)
-    training = {**reference_summary(refs), "good": [str(train_dir)]}
-    save_artifact(model, reference=refs, part_type=part_type, training=training, overwrite=True)
-    return model
 
 
 def _table(console: Console, records: list[dict[str, Any]], test_dir: Path) -> None:

@@ -21,6 +21,11 @@ from castsight.errors import CastsightError
 FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
 
 
+DEFAULT_MODEL_BY_DEFAULT = False
+"""Whether ``inspect`` without ``--model`` uses the shipped learned model (``--detector auto``);
+set by measurement (BENCHMARKS.md). ``--detector learned|cascade`` always can."""
+
+
 def build_inspector(
     plan_name: str,
     model: Path | None,
@@ -46,11 +51,6 @@ def build_inspector(
         return Inspector(plan, calibration=cal, workers=workers)
     kwargs = model_detectors(model, plan, detector)
     return Inspector(plan, calibration=cal, workers=workers, **kwargs)
-
-
-DEFAULT_MODEL_BY_DEFAULT = False
-"""Whether ``inspect`` without ``--model`` uses the shipped learned model (``--detector auto``);
-set by measurement (BENCHMARKS.md). ``--detector learned|cascade`` always can."""
 
 
 def _default_calibration(inputs: list[Path]) -> Path | None:
