@@ -108,20 +108,26 @@ def _hit(defect_mask: NDArray[np.bool_], found: Sequence[Indication]) -> bool:
 def validate(
     detector: LearnedDetector,
     radiographs: Sequence[Radiograph],
-    calibration: Calibration | None,
+    calibration: Calibration | Sequence[Calibration | None] | None,
     *,
     seed: int = 0,
     defects_per_image: int = 12,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Validation figures and report files (see the module docstring)."""
+    """Validation figures and report files (see the module docstring).
+
+    ``calibration``: one for all radiographs, or one each.
+    """
+    cals = (
+        list(calibration) if isinstance(calibration, Sequence) else [calibration] * len(radiographs)
+    )
     rng = np.random.default_rng(seed)
     false_clean: list[int] = []
     sizes, contrasts, hits, kinds = [], [], [], []
     false_sup = 0
     overlay: tuple[Any, ...] | None = None
-    for radiograph in radiographs:
-        prep = prepare(radiograph, calibration)
+    for radiograph, cal in zip(radiographs, cals, strict=True):
+        prep = prepare(radiograph, cal)
         false_clean.append(len(detector.detect(prep)))
         out = superimpose(
             radiograph,
@@ -129,9 +135,9 @@ def validate(
             n_defects=defects_per_image,
             size_px=(2.0, 40.0),
             contrast=(0.003, 0.1),
-            offset=_dark_level(calibration),
+            offset=_dark_level(cal),
         )
-        sup = prepare(out.radiograph, calibration)
+        sup = prepare(out.radiograph, cal)
         found = detector.detect(sup)
         union = np.zeros(sup.shape, bool)
         for d in out.defects:
@@ -145,7 +151,7 @@ def validate(
         if overlay is None:
             overlay = (sup.attenuation, out.defects, found)
         if progress is not None:
-            progress(1)
+            progress(len(false_clean))
     pod = fit_pod(sizes, hits) if sizes else None
     n = max(len(radiographs), 1)
     figures: dict[str, Any] = {

@@ -187,6 +187,7 @@ class SampleMaker:
             raise ValueError("no crops to make samples from")
         self.crops = list(crops)
         self.settings = settings
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
 
     def sample(self) -> tuple[F32, F32]:

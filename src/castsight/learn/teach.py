@@ -26,6 +26,7 @@ from castsight.io import read_radiograph
 from castsight.io.files import short_reason
 from castsight.learn.calibrate import choose_threshold, false_peaks, validate
 from castsight.learn.export import export_onnx, verify_onnx
+from castsight.learn.net import DefectNet
 from castsight.learn.synth import Crop, SampleMaker, SynthSettings, cut_crops
 from castsight.learn.train import TrainSettings, train
 from castsight.model.artifact import LearnedPart
@@ -34,6 +35,13 @@ from castsight.radiograph import Radiograph
 
 Progress = Callable[[str, int, int, str], None]
 """``progress(stage, done, total, note)``: called as each stage advances."""
+Calibrations = Calibration | None | Callable[[Path], Calibration | None]
+"""One detector calibration for all images, none, or one looked up per image path
+(images from detectors of several sizes)."""
+
+
+def _calibration_for(calibration: Calibrations, path: Path) -> Calibration | None:
+    return calibration(path) if callable(calibration) else calibration
 
 
 @dataclass(frozen=True)
@@ -72,29 +80,37 @@ def _noop(stage: str, done: int, total: int, note: str) -> None:
     del stage, done, total, note
 
 
-def teach_learned(
+@dataclass(frozen=True)
+class Trained:
+    """A trained network and what went into it (the first half of teaching)."""
+
+    net: DefectNet
+    summary: dict[str, Any]
+    """Training figures, the images and crops used, and notes on unusable images."""
+
+
+def learn_network(
     images: Sequence[tuple[str, Path]],
-    calibration: Calibration | None,
+    calibration: Calibrations,
     settings: TeachSettings | None = None,
     *,
     progress: Progress | None = None,
-) -> LearnedPart:
-    """Learn the defect network from good images ``(label, path)``; see the module doc."""
+    checkpoint: Callable[[DefectNet, int], None] | None = None,
+) -> Trained:
+    """Cut crops of the good ``images`` and train the network on superimposed defects."""
     cfg = settings or TeachSettings()
     tell = progress or _noop
-    if not images:
-        raise InputError(None, "no good images to learn from")
     t0 = time.perf_counter()
-    train_set, calib_set, valid_set = split(images, cfg)
     rng = np.random.default_rng(cfg.seed)
     crops: list[Crop] = []
     notes: list[str] = []
-    for i, (label, path) in enumerate(train_set):
+    for i, (label, path) in enumerate(images):
         try:
-            crops += cut_crops(prepare(read_radiograph(path), calibration), cfg.synth, rng)
+            good = prepare(read_radiograph(path), _calibration_for(calibration, path))
+            crops += cut_crops(good, cfg.synth, rng)
         except CastsightError as err:
             notes.append(f"{label}: {short_reason(err)}")
-        tell("preparing good images", i + 1, len(train_set), "")
+        tell("preparing good images", i + 1, len(images), "")
     if not crops:
         raise InputError(None, f"no usable good image of at least {cfg.synth.crop_px} px a side")
     t_prep = time.perf_counter() - t0
@@ -104,55 +120,105 @@ def teach_learned(
     def on_step(step: int, loss: float) -> None:
         tell("training", step, total, f"loss {loss:.3f}")
 
-    result = train(maker, cfg.train, progress=on_step)
-    onnx = export_onnx(result.net)
-    diff = verify_onnx(result.net, onnx)
-    detector = LearnedDetector(onnx, LearnedSettings(multiple=result.net.multiple))
-    radiographs = {"calibration": calib_set, "validation": valid_set}
-    loaded: dict[str, list[Radiograph]] = {}
-    for stage, group in radiographs.items():
-        loaded[stage] = []
-        for label, path in group:
-            try:
-                loaded[stage].append(read_radiograph(path))
-            except CastsightError as err:
-                notes.append(f"{label}: {short_reason(err)}")
-    peaks = []
-    for i, rad in enumerate(loaded["calibration"]):
-        peaks.append(false_peaks(detector, prepare(rad, calibration)))
-        tell("calibrating threshold", i + 1, len(loaded["calibration"]), "")
-    choice = choose_threshold(peaks, cfg.target_false_per_image)
-    detector = detector.with_settings(
-        LearnedSettings(threshold=choice.threshold, multiple=result.net.multiple)
-    )
-    n_val = len(loaded["validation"])
-    figures, files = validate(
-        detector,
-        loaded["validation"],
-        calibration,
-        seed=cfg.seed + 2,
-        defects_per_image=cfg.validation_defects,
-        progress=lambda k: tell("validating", k, n_val, ""),
-    )
-    unseen = len({p for _, p in valid_set} - {p for _, p in train_set})
+    result = train(maker, cfg.train, progress=on_step, checkpoint=checkpoint)
     summary: dict[str, Any] = {
         "normalisation": NORMALISATION,
-        "images": {
-            "train": len(train_set),
-            "calibration": len(calib_set),
-            "validation": len(valid_set),
-            "n_validation_unseen": unseen,
-        },
+        "images": {"train": len(images)},
         "crops": len(crops),
         "training": result.summary(cfg.train),
         "synthesis": {
             k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg.synth).items()
         },
-        "onnx_max_abs_logit_diff": diff,
-        "calibration": choice.to_dict(),
-        "validation": figures,
-        "seconds": {"prepare": round(t_prep, 1), "total": round(time.perf_counter() - t0, 1)},
+        "seconds": {"prepare": round(t_prep, 1), "train": round(result.seconds, 1)},
         "notes": notes,
     }
+    return Trained(result.net, summary)
+
+
+def _read_all(
+    images: Sequence[tuple[str, Path]], notes: list[str]
+) -> list[tuple[Radiograph, Path]]:
+    out = []
+    for label, path in images:
+        try:
+            out.append((read_radiograph(path), path))
+        except CastsightError as err:
+            notes.append(f"{label}: {short_reason(err)}")
+    return out
+
+
+def finish_learned(
+    trained: Trained,
+    calibration_images: Sequence[tuple[str, Path]],
+    validation_images: Sequence[tuple[str, Path]],
+    calibration: Calibrations,
+    settings: TeachSettings | None = None,
+    *,
+    progress: Progress | None = None,
+) -> LearnedPart:
+    """Export and check the network, calibrate its threshold, write its validation report.
+
+    The second half of teaching; it may run on another machine than the
+    training (a GPU trains, any CPU finishes), from a saved checkpoint.
+    """
+    cfg = settings or TeachSettings()
+    tell = progress or _noop
+    t0 = time.perf_counter()
+    net = trained.net.eval().cpu()
+    onnx = export_onnx(net)
+    diff = verify_onnx(net, onnx)
+    detector = LearnedDetector(onnx, LearnedSettings(multiple=net.multiple))
+    summary = json.loads(json.dumps(trained.summary, default=float))  # a copy
+    notes: list[str] = summary.setdefault("notes", [])
+    calib = _read_all(calibration_images, notes)
+    valid = _read_all(validation_images, notes)
+    peaks = []
+    for i, (radiograph, path) in enumerate(calib):
+        good = prepare(radiograph, _calibration_for(calibration, path))
+        peaks.append(false_peaks(detector, good))
+        tell("calibrating threshold", i + 1, len(calib), "")
+    choice = choose_threshold(peaks, cfg.target_false_per_image)
+    detector = detector.with_settings(
+        LearnedSettings(threshold=choice.threshold, multiple=net.multiple)
+    )
+    figures, files = validate(
+        detector,
+        [radiograph for radiograph, _ in valid],
+        [_calibration_for(calibration, path) for _, path in valid],
+        seed=cfg.seed + 2,
+        defects_per_image=cfg.validation_defects,
+        progress=lambda k: tell("validating", k, len(valid), ""),
+    )
+    trained_on = {str(p) for p in summary.get("trained_on", [])}
+    summary["images"] = summary.get("images", {}) | {
+        "calibration": len(calibration_images),
+        "validation": len(validation_images),
+        "n_validation_unseen": len({str(p) for _, p in validation_images} - trained_on),
+    }
+    summary.pop("trained_on", None)
+    summary["onnx_max_abs_logit_diff"] = diff
+    summary["calibration"] = choice.to_dict()
+    summary["validation"] = figures
+    summary.setdefault("seconds", {})["finish"] = round(time.perf_counter() - t0, 1)
     files["validation.json"] = (json.dumps(summary, indent=2, default=float) + "\n").encode()
     return LearnedPart(onnx, detector.settings, summary, files)
+
+
+def teach_learned(
+    images: Sequence[tuple[str, Path]],
+    calibration: Calibrations,
+    settings: TeachSettings | None = None,
+    *,
+    progress: Progress | None = None,
+) -> LearnedPart:
+    """Learn the defect network from good images ``(label, path)``; see the module doc."""
+    cfg = settings or TeachSettings()
+    if not images:
+        raise InputError(None, "no good images to learn from")
+    t0 = time.perf_counter()
+    train_set, calib_set, valid_set = split(images, cfg)
+    trained = learn_network(train_set, calibration, cfg, progress=progress)
+    trained.summary["trained_on"] = [str(p) for _, p in train_set]
+    part = finish_learned(trained, calib_set, valid_set, calibration, cfg, progress=progress)
+    part.summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
+    return part
