@@ -3,7 +3,13 @@
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/learned_compare.py TEST_DIR --model MODEL \\
-        [--detectors local,reference,learned,cascade,cascade@7] [--out result.json]
+        [--detectors local,reference,learned,cascade,cascade@7,learned@0.9] \\
+        [--reference-model MODEL] [--limit N] [--out result.json]
+
+``learned@T`` is the learned detector at threshold ``T`` instead of its
+calibrated one (points on its operating curve). ``--reference-model`` takes
+the ``reference`` detector from another model folder (a series' reference,
+while ``--model`` holds a learned network). ``--limit``: the first N views.
 
 ``TEST_DIR`` is what ``castsight simulate`` writes (truth.json, _calibration).
 A true defect counts as found when an indication's footprint touches its box
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,8 @@ def main() -> None:
     parser.add_argument("test", type=Path)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--detectors", default="local,reference,learned,cascade")
+    parser.add_argument("--reference-model", type=Path)
+    parser.add_argument("--limit", type=int)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     truth = json.loads((args.test / "truth.json").read_text())
@@ -59,6 +68,12 @@ def main() -> None:
     for name in args.detectors.split(","):
         if name == "local":
             detectors[name] = lambda _view: local
+        elif name.startswith("learned@"):
+            base = model_detectors(args.model, plan, "learned")["detector_for"]("any")
+            fixed = base.with_settings(replace(base.settings, threshold=float(name[8:])))
+            detectors[name] = lambda _view, d=fixed: d
+        elif name == "reference" and args.reference_model is not None:
+            detectors[name] = model_detectors(args.reference_model, plan, name)["detector_for"]
         elif name == "cascade@7":  # the cascade behind local at its own threshold
             learned = model_detectors(args.model, plan, "learned")["detector_for"]("any")
             cascade7 = CascadeDetector(local, learned)
@@ -67,7 +82,8 @@ def main() -> None:
             detectors[name] = model_detectors(args.model, plan, name)["detector_for"]
     stats = {n: {"hits": 0, "false": 0, "false_good": 0, "seconds": 0.0} for n in detectors}
     n_defects = n_good = 0
-    for image in truth["images"]:
+    images = truth["images"][: args.limit] if args.limit else truth["images"]
+    for image in images:
         path = args.test / image["file_name"]
         prep = prepare(read_radiograph(path), cal)
         view = path.stem
@@ -83,7 +99,7 @@ def main() -> None:
             false = sum(not any(_touches(b, i) for b in truth_boxes) for i in found)
             st["false"] += false
             st["false_good"] += false if not truth_boxes else 0
-    n_views = len(truth["images"])
+    n_views = len(images)
     result = {"test": str(args.test), "model": str(args.model), "views": n_views,
               "good_views": n_good, "defects": n_defects, "detectors": {}}  # fmt: skip
     for name, st in stats.items():

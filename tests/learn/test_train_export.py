@@ -11,6 +11,7 @@ import torch
 
 from castsight.detect.learned import LearnedDetector, LearnedSettings, _spans
 from castsight.detect.normalise import normalise
+from castsight.errors import InputError
 from castsight.learn.calibrate import choose_threshold
 from castsight.learn.export import export_onnx, verify_onnx
 from castsight.learn.synth import SampleMaker, SynthSettings, cut_crops
@@ -84,3 +85,52 @@ def test_learning_rate_decays_by_time_or_steps() -> None:
     assert learning_rate(1.0, 0.0) == pytest.approx(0.1)
     assert learning_rate(1.0, 0.1) == pytest.approx(1.0)
     assert learning_rate(1.0, 1.0) == pytest.approx(0.02)
+
+
+def _tiny_maker() -> SampleMaker:
+    rng = np.random.default_rng(0)
+    crops = [c for k in range(2) for c in cut_crops(prepare(good_image(k, (96, 96))), TINY, rng)]
+    return SampleMaker(crops, TINY, seed=1)
+
+
+def test_worker_processes_make_a_repeatable_stream() -> None:
+    settings = replace(TINY_TRAIN, workers=1, seed=4)
+    first = train(_tiny_maker(), settings).losses
+    assert train(_tiny_maker(), settings).losses == first
+    assert train(_tiny_maker(), replace(settings, workers=0)).losses != first  # another stream
+
+
+def test_checkpoint_round_trip_and_fine_tuning(tmp_path: Path) -> None:
+    from castsight.learn.train import checkpoint_bytes, load_checkpoint, save_checkpoint
+
+    net = _tiny_net()
+    save_checkpoint(tmp_path / "w.pt", net, {"steps": 3, "torch": torch.__version__})
+    back, summary = load_checkpoint(tmp_path / "w.pt")
+    assert summary == {"steps": 3, "torch": str(torch.__version__)}
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(1, 2, 32, 32)).astype(np.float32))
+    with torch.no_grad():
+        assert torch.equal(net.eval()(x), back(x))
+    assert checkpoint_bytes(net, {}) == checkpoint_bytes(back, {})
+    tuned = train(_tiny_maker(), replace(TINY_TRAIN, widths=(8, 8, 8, 8)), init=back).net
+    assert tuned.widths == back.widths  # the initial network's architecture wins
+    assert not torch.equal(tuned.state_dict()["head.weight"], back.state_dict()["head.weight"])
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception):  # noqa: B017 (torch's own unpickling error)
+        load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_a_model_with_weights_names_them_and_hashes_them(tmp_path: Path) -> None:
+    from castsight.learn.teach import initial_network
+    from castsight.learn.train import checkpoint_bytes
+
+    net = _tiny_net()
+    settings = LearnedSettings(threshold=0.6, multiple=net.multiple)
+    part = LearnedPart(export_onnx(net), settings, {}, None, checkpoint_bytes(net, {}))
+    model = save_artifact(tmp_path / "m", reference=None, learned=part)
+    assert model.weights_path == tmp_path / "m" / "learned" / "weights.pt"
+    again = initial_network(tmp_path / "m")
+    assert again is not None and again.widths == net.widths
+    bare = save_artifact(tmp_path / "bare", reference=None, learned=replace(part, weights=None))
+    assert bare.weights_path is None and bare.content_sha256 != model.content_sha256
+    with pytest.raises(InputError, match="no learned weights"):
+        initial_network(tmp_path / "bare")

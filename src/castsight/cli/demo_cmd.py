@@ -4,7 +4,10 @@ A short simulated line run of the giga-underbody casting: good parts to
 learn each view from (the ``reference`` detector, as in series production),
 then a handful of new parts, some defective, inspected under the shipped
 plan. Prints true against found sentences, the reasons and the time per
-part, and writes records, COCO predictions and the HTML report.
+part, and writes records, COCO predictions and the HTML report. Beside the
+found sentence it shows what the shipped learned model (``default_model``,
+never taught this part) says of each part: how far a generic network gets
+without teaching.
 """
 
 from __future__ import annotations
@@ -57,10 +60,11 @@ def demo(
     console.print(f"simulated {learn}{parts} parts in {time.perf_counter() - t0:.1f} s")
     try:
         records = _inspect(test_dir, train_dir, out / "inspect", detector)
+        generic = _shipped_sentences(test_dir) if detector == "reference" else {}
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    _table(console, records, test_dir)
+    _table(console, records, test_dir, generic)
     console.print(f"report: {out / 'inspect' / 'report.html'}")
 
 
@@ -101,24 +105,55 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
     return records
 
 
-def _table(console: Console, records: list[dict[str, Any]], test_dir: Path) -> None:
+def _shipped_sentences(test_dir: Path) -> dict[str, str]:
+    """Sentence per part by the shipped learned model alone (empty when there is none)."""
+    from castsight.accept.plan import load_plan
+    from castsight.io.parts import discover_parts
+    from castsight.model import default_model
+    from castsight.model.detectors import model_detectors
+    from castsight.pipeline import Inspector
+    from castsight.preprocess.prepare import load_calibration
+
+    shipped = default_model()
+    if shipped is None:
+        return {}
+    plan = load_plan("giga-underbody")
+    kwargs = model_detectors(shipped, plan, "learned")
+    inspector = Inspector(plan, calibration=load_calibration(test_dir / "_calibration"),
+                          workers=2, **kwargs)  # fmt: skip
+    return {p.serial: inspector.inspect(p).sentence for p in discover_parts([test_dir])}
+
+
+def _table(
+    console: Console, records: list[dict[str, Any]], test_dir: Path, generic: dict[str, str]
+) -> None:
     import json
 
     truth = {p["serial"]: p for p in json.loads((test_dir / "parts.json").read_text())["parts"]}
     table = Table(title="castsight demo: true vs found")
-    for col in ("part", "true", "found", "reasons (found)", "s/part"):
+    columns = ["part", "true", "found", "reasons (found)", "s/part"]
+    for col in columns + (["shipped CNN, untaught"] if generic else []):
         table.add_column(col)
     colour = {"OK": "green", "NG": "red", "REVIEW": "yellow"}
-    agree = 0
+    agree = agree_generic = 0
     for r in records:
         true = truth.get(r["serial"], {}).get("sentence_imaged", "?")
         found = r["sentence"]
         agree += int(true == found)
         reasons = "; ".join(f["message"] for f in r["findings"][:2])
-        table.add_row(r["serial"], true, f"[{colour.get(found, 'white')}]{found}[/]",
-                      reasons[:80], f"{r['timings']['total_s']:.2f}")  # fmt: skip
+        row = [r["serial"], true, f"[{colour.get(found, 'white')}]{found}[/]",
+               reasons[:80], f"{r['timings']['total_s']:.2f}"]  # fmt: skip
+        if generic:
+            other = generic.get(r["serial"], "?")
+            agree_generic += int(true == other)
+            row.append(f"[{colour.get(other, 'white')}]{other}[/]")
+        table.add_row(*row)
     console.print(table)
     console.print(f"{agree} of {len(records)} parts sentenced as the truth (imaged defects)")
+    if generic:
+        console.print(f"the shipped learned model alone, never taught this part: "
+                      f"{agree_generic} of {len(records)}; teach it with `castsight teach "
+                      f"--learned` (see BENCHMARKS.md)")  # fmt: skip
 
 
 def _clear(folder: Path) -> None:

@@ -10,6 +10,7 @@ the end, atomically: Ctrl-C or an error leaves no model folder.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,15 @@ def teach(
         0.01, min=0.0, help="Target false indications per good image (threshold calibration)."
     ),
     seed: int = typer.Option(0, help="Random seed of the learned detector's teaching."),
+    init: str = typer.Option(
+        "default",
+        "--init",
+        help="Learned detector's starting weights: default (fine-tune the shipped default "
+        "model), none (random), or a model folder with learned weights.",
+    ),
+    workers: int = typer.Option(
+        1, min=0, help="Processes making training samples for the learned detector (0: none)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model."),
 ) -> None:
     """Learn from good parts (reference statistics, learned detector) and write MODEL."""
@@ -101,7 +111,8 @@ def teach(
                 warnings.append(f"no reference statistics ({err.reason})")
             bar.remove_task(task)
             if learned:
-                learned_part = _teach_learned(parts, cal, bar, steps, minutes, false_rate, seed)
+                options = _LearnedOptions(steps, minutes, false_rate, seed, init, workers)
+                learned_part = _teach_learned(parts, cal, bar, options)
         summary: dict[str, Any] = reference_summary(refs) if refs else {"views": 0, "warnings": []}
         training: dict[str, Any] = {
             **summary,
@@ -141,26 +152,43 @@ def teach(
     typer.echo(", ".join(said) + f"; {model.size_bytes / 1e6:.1f} MB -> {out}")
 
 
-def _teach_learned(
-    parts: list[Any], cal: Any, bar: Progress, steps: int, minutes: float, rate: float, seed: int
-) -> Any:
+@dataclass(frozen=True)
+class _LearnedOptions:
+    steps: int
+    minutes: float
+    false_rate: float
+    seed: int
+    init: str
+    workers: int
+
+
+def _teach_learned(parts: list[Any], cal: Any, bar: Progress, opt: _LearnedOptions) -> Any:
     """The learned detector's part of the model (needs torch: the ``train`` extra)."""
     from dataclasses import replace
 
     try:
-        from castsight.learn.teach import TeachSettings, teach_learned
+        from castsight.learn.teach import (
+            FINE_TUNE_LR,
+            TeachSettings,
+            initial_network,
+            teach_learned,
+        )
     except ImportError as err:
         raise CastsightError(
             None,
             f"the learned detector needs the train extra (pip install castsight[train]): {err}",
         ) from None
+    init = initial_network(opt.init)
     base = TeachSettings()
-    settings = replace(
-        base,
-        seed=seed,
-        target_false_per_image=rate,
-        train=replace(base.train, steps=steps, time_budget_s=60.0 * minutes, seed=seed),
+    train = replace(
+        base.train,
+        steps=opt.steps,
+        time_budget_s=60.0 * opt.minutes,
+        seed=opt.seed,
+        workers=opt.workers,
+        lr=FINE_TUNE_LR if init is not None else base.train.lr,
     )
+    settings = replace(base, seed=opt.seed, target_false_per_image=opt.false_rate, train=train)
     images = [(f"{p.serial}/{v.name}", v.path) for p in parts for v in p.views]
     tasks: dict[str, TaskID] = {}
 
@@ -169,7 +197,7 @@ def _teach_learned(
             tasks[stage] = bar.add_task(stage, total=total, note="")
         bar.update(tasks[stage], completed=done, note=note)
 
-    return teach_learned(images, cal, settings, progress=progress)
+    return teach_learned(images, cal, settings, progress=progress, init=init)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,7 @@ from castsight.learn.calibrate import choose_threshold, false_peaks, validate
 from castsight.learn.export import export_onnx, verify_onnx
 from castsight.learn.net import DefectNet
 from castsight.learn.synth import Crop, SampleMaker, SynthSettings, cut_crops
-from castsight.learn.train import TrainSettings, train
+from castsight.learn.train import TrainSettings, checkpoint_bytes, load_checkpoint, train
 from castsight.model.artifact import LearnedPart
 from castsight.preprocess.prepare import Calibration, prepare
 from castsight.radiograph import Radiograph
@@ -58,6 +58,37 @@ class TeachSettings:
     validation_defects: int = 12
     """Defects superimposed on each validation image."""
     seed: int = 0
+
+
+FINE_TUNE_LR = 1e-3
+"""Peak learning rate when fine-tuning trained weights (a fifth of the from-scratch one)."""
+
+
+def initial_network(source: str | Path | None) -> DefectNet | None:
+    """Weights to fine-tune: ``"default"`` the shipped default model's (None when this
+    installation has none), ``"none"`` or None random ones, else a model folder's.
+
+    >>> initial_network("none") is None
+    True
+    """
+    from castsight.model import default_model, load_artifact
+
+    if source is None or str(source) == "none":
+        return None
+    if str(source) == "default":
+        folder = default_model()
+        if folder is None:
+            return None
+    else:
+        folder = Path(source)
+    weights = load_artifact(folder).weights_path
+    if weights is None or not weights.is_file():
+        raise InputError(folder, "has no learned weights to fine-tune (learned/weights.pt)")
+    try:
+        net, _ = load_checkpoint(weights)
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        raise InputError(weights, f"unreadable learned weights ({err})") from None
+    return net
 
 
 def split(items: Sequence[Any], settings: TeachSettings) -> tuple[list[Any], list[Any], list[Any]]:
@@ -96,8 +127,13 @@ def learn_network(
     *,
     progress: Progress | None = None,
     checkpoint: Callable[[DefectNet, int], None] | None = None,
+    init: DefectNet | None = None,
 ) -> Trained:
-    """Cut crops of the good ``images`` and train the network on superimposed defects."""
+    """Cut crops of the good ``images`` and train the network on superimposed defects.
+
+    ``init``: fine-tune these weights (say the shipped default model's) instead
+    of starting from random ones.
+    """
     cfg = settings or TeachSettings()
     tell = progress or _noop
     t0 = time.perf_counter()
@@ -120,12 +156,12 @@ def learn_network(
     def on_step(step: int, loss: float) -> None:
         tell("training", step, total, f"loss {loss:.3f}")
 
-    result = train(maker, cfg.train, progress=on_step, checkpoint=checkpoint)
+    result = train(maker, cfg.train, progress=on_step, checkpoint=checkpoint, init=init)
     summary: dict[str, Any] = {
         "normalisation": NORMALISATION,
         "images": {"train": len(images)},
         "crops": len(crops),
-        "training": result.summary(cfg.train),
+        "training": result.summary(cfg.train) | {"fine_tuned": init is not None},
         "synthesis": {
             k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg.synth).items()
         },
@@ -201,7 +237,8 @@ def finish_learned(
     summary["validation"] = figures
     summary.setdefault("seconds", {})["finish"] = round(time.perf_counter() - t0, 1)
     files["validation.json"] = (json.dumps(summary, indent=2, default=float) + "\n").encode()
-    return LearnedPart(onnx, detector.settings, summary, files)
+    weights = checkpoint_bytes(net, summary)
+    return LearnedPart(onnx, detector.settings, summary, files, weights)
 
 
 def teach_learned(
@@ -210,14 +247,18 @@ def teach_learned(
     settings: TeachSettings | None = None,
     *,
     progress: Progress | None = None,
+    init: DefectNet | None = None,
 ) -> LearnedPart:
-    """Learn the defect network from good images ``(label, path)``; see the module doc."""
+    """Learn the defect network from good images ``(label, path)``; see the module doc.
+
+    ``init``: fine-tune these weights instead of starting from random ones.
+    """
     cfg = settings or TeachSettings()
     if not images:
         raise InputError(None, "no good images to learn from")
     t0 = time.perf_counter()
     train_set, calib_set, valid_set = split(images, cfg)
-    trained = learn_network(train_set, calibration, cfg, progress=progress)
+    trained = learn_network(train_set, calibration, cfg, progress=progress, init=init)
     trained.summary["trained_on"] = [str(p) for _, p in train_set]
     part = finish_learned(trained, calib_set, valid_set, calibration, cfg, progress=progress)
     part.summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)

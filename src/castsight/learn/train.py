@@ -9,6 +9,7 @@ weighs as much as its size deserves, not as 3 of 16,384 pixels).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -164,17 +165,24 @@ def train(
     progress: Callable[[int, float], None] | None = None,
     checkpoint: Callable[[DefectNet, int], None] | None = None,
     checkpoint_every_s: float = 60.0,
+    init: DefectNet | None = None,
 ) -> TrainResult:
     """Train a network on samples from ``maker``; ``progress(step, loss)`` after each step.
 
     ``checkpoint(net, step)`` is called every ``checkpoint_every_s`` seconds
     (with the network in training mode; copy what you keep), so a long run on a
-    lent machine leaves its weights behind even if it is cut short.
+    lent machine leaves its weights behind even if it is cut short. ``init``:
+    start from a copy of these weights (fine-tuning) instead of random ones.
     """
     torch.manual_seed(settings.seed)
     torch.set_num_threads(settings.threads or default_threads())
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    net = DefectNet(settings.widths, settings.stem).to(device)
+    if init is None:
+        net = DefectNet(settings.widths, settings.stem)
+    else:  # fine-tune a copy (its architecture wins over the settings')
+        net = DefectNet(init.widths, init.stem_factor, init.channels)
+        net.load_state_dict(init.state_dict())
+    net = net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     start = time.perf_counter()
     losses: list[float] = []
@@ -219,12 +227,8 @@ def train(
 CHECKPOINT_FORMAT = "castsight-defectnet/1"
 
 
-def save_checkpoint(path: str | os.PathLike[str], net: DefectNet, summary: dict[str, Any]) -> None:
-    """Write ``net``'s weights and its training summary (a ``torch.save`` file, tensors only).
-
-    Written to a temporary name and renamed, so a cut-short run leaves the last
-    whole checkpoint.
-    """
+def checkpoint_bytes(net: DefectNet, summary: dict[str, Any]) -> bytes:
+    """``net``'s weights and training summary as a ``torch.save`` file (tensors and plain types)."""
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     blob = {
         "format": CHECKPOINT_FORMAT,
@@ -234,8 +238,17 @@ def save_checkpoint(path: str | os.PathLike[str], net: DefectNet, summary: dict[
         "state_dict": state,
         "summary": json.loads(json.dumps(summary, default=str)),  # plain types only
     }
+    buf = io.BytesIO()
+    torch.save(blob, buf)
+    return buf.getvalue()
+
+
+def save_checkpoint(path: str | os.PathLike[str], net: DefectNet, summary: dict[str, Any]) -> None:
+    """Write :func:`checkpoint_bytes` to ``path`` (via a temporary name: a cut-short run
+    leaves the last whole checkpoint)."""
     tmp = f"{os.fspath(path)}.tmp"
-    torch.save(blob, tmp)
+    with open(tmp, "wb") as f:
+        f.write(checkpoint_bytes(net, summary))
     os.replace(tmp, path)
 
 

@@ -7,6 +7,8 @@ Layout::
                                    in fixed point, step (max - min) / 65535, about 1e-4
                                    ln units), std (float16), mask (bool); compressed
     MODEL/learned/model.onnx       the learned detector's network (optional)
+    MODEL/learned/weights.pt       its PyTorch weights, which a later teach fine-tunes
+                                   from (optional; read only by castsight.learn)
     MODEL/learned/report/*         its validation report: validation.json, pod.png, ...
 
 The manifest records the schema, castsight version, creation time (UTC), part
@@ -65,6 +67,7 @@ MANIFEST = "castsight-model.json"
 
 
 LEARNED_FILE = "learned/model.onnx"
+WEIGHTS_FILE = "learned/weights.pt"
 REPORT_DIR = "learned/report"
 
 
@@ -77,6 +80,8 @@ class LearnedPart:
     summary: dict[str, Any]
     report: Mapping[str, bytes] | None = None
     """File name -> bytes, written under ``learned/report/``."""
+    weights: bytes | None = None
+    """PyTorch weights (:func:`castsight.learn.train.save_checkpoint`), ``learned/weights.pt``."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,13 @@ class ModelArtifact:
         except (OSError, TypeError, ValueError) as err:
             raise InputError(where, f"learned model is unreadable ({err})") from None
         return LearnedPart(onnx, settings, dict(section.get("summary") or {}))
+
+    @property
+    def weights_path(self) -> Path | None:
+        """Path of the PyTorch weights a teach can fine-tune from, if the model has them."""
+        section = self.manifest.get("learned")
+        name = section.get("weights") if isinstance(section, dict) else None
+        return self.path / str(name) if name else None
 
     @property
     def learned_path(self) -> Path | None:
@@ -280,8 +292,11 @@ def _write_learned(root: Path, learned: LearnedPart) -> dict[str, Any]:
                 raise ValueError(f"bad report file name {name!r}")
             (root / REPORT_DIR / name).write_bytes(data)
             names.append(f"{REPORT_DIR}/{name}")
+    if learned.weights is not None:
+        (root / WEIGHTS_FILE).write_bytes(learned.weights)
     return {"file": LEARNED_FILE, "settings": learned.settings.to_dict(),
-            "summary": dict(learned.summary), "report": names}  # fmt: skip
+            "summary": dict(learned.summary), "report": names,
+            "weights": WEIGHTS_FILE if learned.weights is not None else None}  # fmt: skip
 
 
 def _read_view(root: Path, name: str, entry: dict[str, Any]) -> ReferenceView:
