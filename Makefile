@@ -41,7 +41,8 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# rebuild the default learned model shipped in src/castsight/data/default-model (~15 min, 2 cores)
+# rebuild the default learned model shipped in src/castsight/data/default-model on this CPU
+# (~20 min on 2 cores; the shipped one was trained on a GPU: see tools/build_default_model.py)
 default-model: dev
 	nice -n 10 $(BIN)/python tools/build_default_model.py --out src/castsight/data/default-model
 
