@@ -48,7 +48,7 @@ from castsight.accept.judge import (
     zone_of,
 )
 from castsight.accept.plan import InspectionPlan, Rules, Zone
-from castsight.detect.base import Detector, Indication
+from castsight.detect.base import Detector, Indication, detect_judged
 from castsight.detect.local import LocalDetector
 from castsight.errors import CastsightError
 from castsight.io import read_radiograph
@@ -74,6 +74,8 @@ class ViewResult:
     shape: tuple[int, int] | None = None
     pixel_size_mm: float | None = None
     quality: dict[str, float] | None = None
+    judged_pct: float | None = None
+    """Share of the part's pixels the detector judged (%); the rest was not inspected."""
     indications: tuple[Indication, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     zones: tuple[str, ...] = ()
@@ -205,7 +207,8 @@ class Inspector:
         detector = self.detector_for(name)
         t1 = time.perf_counter()
         try:
-            indications = tuple(detector.detect(prep))
+            found, judged = detect_judged(detector, prep)
+            indications = tuple(found)
         except CastsightError as err:
             finding = Finding("detector", "view", name, on_fail, f"view {name}: {err.reason}")
             failed = replace(base, status="unmeasurable", error=err.reason, findings=(finding,))
@@ -219,9 +222,17 @@ class Inspector:
         t3 = time.perf_counter()
         zones, findings = self._judge(name, prep, indications, measurements, mm)
         t["accept_s"] = time.perf_counter() - t3
+        judged_pct = round(100.0 * judged, 2)
+        if judged_pct < self.plan.quality.min_judged_pct:
+            findings.append(Finding(
+                "quality.min_judged_pct", "view", name, on_fail,
+                f"view {name}: the {detector.name} detector judged {judged_pct:.1f} % of the "
+                f"part < {self.plan.quality.min_judged_pct:g} % (the rest was not inspected)",
+            ))  # fmt: skip
         result = replace(
             base,
             detector=detector.name,
+            judged_pct=judged_pct,
             indications=indications,
             measurements=measurements,
             zones=zones,

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from castsight.detect.base import Detector
+from castsight.detect.base import Detector, detect_judged
 from castsight.detect.reference import ReferenceDetector, ReferenceView, t_to_sigmas
 from castsight.errors import InputError
 from castsight.io import discover_parts, read_radiograph
@@ -74,6 +74,8 @@ def test_held_out_good_part_gives_no_indication(
 ) -> None:
     image = _held_out(series, view, part)
     assert detector.detect(image) == []
+    found, judged = detect_judged(detector, image)
+    assert found == [] and 0.6 < judged < 1.0  # the frame's edge band is not judged
     score = detector.zscore(image)
     z = score.z[score.valid]
     assert score.valid.mean() > 0.6

@@ -99,3 +99,35 @@ def test_big_pore_is_ng_and_cited(tmp_path: Path) -> None:
     assert rec.views[0].measurements[0].kind == "pore"
     record = rec.to_dict()
     assert record["plan"]["sha256"] and record["software"]["castsight"]
+
+
+class _HalfBlind:
+    """A detector that finds nothing and judges only half of the part."""
+
+    name = "half-blind"
+
+    def detect(self, image: object) -> list[object]:
+        return []
+
+    def detect_judged(self, image: object) -> tuple[list[object], float]:
+        return [], 0.5
+
+
+def test_a_part_the_detector_judged_only_in_part_is_never_ok(tmp_path: Path) -> None:
+    _part(tmp_path, "P1", {"V01": _plate(), "V02": _plate(seed=1)})
+    plan = load_plan("generic")
+    inspector = Inspector(plan, detector_for=lambda view: _HalfBlind())  # type: ignore[arg-type,return-value]
+    record = inspector.inspect(discover_parts([tmp_path])[0])
+    assert record.sentence == plan.on_uninspectable
+    assert [v.judged_pct for v in record.views] == [50.0, 50.0]
+    assert {f.rule for f in record.findings} == {"quality.min_judged_pct"}
+    lenient = plan.model_copy(update={"quality": plan.quality.model_copy(
+        update={"min_judged_pct": 40.0})})  # fmt: skip
+    again = Inspector(lenient, detector_for=lambda view: _HalfBlind())  # type: ignore[arg-type,return-value]
+    assert again.inspect(discover_parts([tmp_path])[0]).sentence == "OK"
+
+
+def test_a_detector_that_judges_the_whole_part_says_so(tmp_path: Path) -> None:
+    _part(tmp_path, "P1", {"V01": _plate()})
+    record = Inspector(load_plan("generic")).inspect(discover_parts([tmp_path])[0])
+    assert record.views[0].judged_pct == 100.0

@@ -97,6 +97,13 @@ class QualityGate(_Model):
     min_part_pct: float = Field(
         5.0, ge=0, le=100, description="part must cover this much of the view"
     )
+    min_judged_pct: float = Field(
+        90.0,
+        ge=0,
+        le=100,
+        description="the detector must judge this much of the part (the reference detector "
+        "leaves its frame-edge band and pixels too few good parts covered)",
+    )
 
 
 class ViewPlan(_Model):

@@ -86,3 +86,18 @@ class Detector(Protocol):
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Find indications in one prepared view."""
         ...
+
+
+def detect_judged(detector: Detector, image: PreparedImage) -> tuple[list[Indication], float]:
+    """Indications, and the share (0..1) of the part's pixels the detector judged.
+
+    A detector that judges only part of the image (``reference``: the pixels
+    its good parts covered, away from the frame's edge) has its own
+    ``detect_judged``; any other judges the whole part. What was not judged
+    was not inspected: the plan's quality gate sets how much may be left.
+    """
+    own = getattr(detector, "detect_judged", None)
+    if callable(own):
+        found, judged = own(image)
+        return list(found), float(judged)
+    return detector.detect(image), 1.0

@@ -303,7 +303,17 @@ class ReferenceDetector:
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Indications in the image's own pixels: each holds a pixel past the threshold and
         spreads over its connected pixels past ``support_sigmas`` (hysteresis)."""
+        return self.detect_judged(image)[0]
+
+    def detect_judged(self, image: PreparedImage) -> tuple[list[Indication], float]:
+        """:meth:`detect`, and the share of the part's pixels judged (the rest lies in the
+        frame's edge band or where too few good parts covered it)."""
         score = self.zscore(image)
+        part = int(np.count_nonzero(image.mask))
+        judged = float(np.count_nonzero(score.valid)) / part if part else 0.0
+        return self._indications(image, score), judged
+
+    def _indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
         view = image.radiograph.view or ""
         t_seed, t_support = self.z_threshold(view), self.z_threshold(view, self.support_sigmas)
         seeds = (np.abs(score.z) > np.float32(t_seed)) & score.valid

@@ -207,6 +207,8 @@ def _view(
         if isinstance(quality, Mapping)
         else [],
     )
+    if view.get("judged_pct") is not None:
+        model.quality.append(("judged_pct", _num(view["judged_pct"], "{:.3g}")))
     path = view.get("path")
     if not path:
         model.image_error = "no image path in the record"

@@ -87,6 +87,7 @@ def record_dict(record: InspectionRecord) -> dict[str, Any]:
             "shape": list(v.shape) if v.shape else None,
             "pixel_size_mm": v.pixel_size_mm,
             "quality": v.quality,
+            "judged_pct": v.judged_pct,
             "indications": _indications(v),
             "timings": v.timings,
         }
