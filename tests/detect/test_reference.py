@@ -129,6 +129,29 @@ def test_a_view_without_reference_is_refused(series: Path, detector: ReferenceDe
         detector.detect(other)
 
 
+def test_an_image_of_unknown_name_is_matched_to_its_view(
+    series: Path, detector: ReferenceDetector
+) -> None:
+    from castsight.detect.local import LocalDetector
+    from castsight.model.detectors import ViewMatcher
+
+    matcher = ViewMatcher(detector, LocalDetector())
+    assert matcher.name == "reference|local"
+    for view in ("V01", "V02"):
+        image = _held_out(series, view)
+        renamed = dataclasses.replace(image, radiograph=image.radiograph.replace(view="img7"))
+        found, cc = detector.match_view(renamed)
+        assert found == view and cc > 0.9
+        assert matcher.detect_judged(renamed) == detector.detect_judged(image)
+        x, y = _quiet_spot(detector._refs[view])
+        pore = _with_disk(renamed, (x, y), -0.05)
+        assert [i.detector for i in matcher.detect(pore)] == ["reference"]
+    rng = np.random.default_rng(2)
+    noise = prepare(Radiograph(rng.integers(1000, 60000, (256, 256)).astype(np.uint16)))
+    assert detector.match_view(noise)[0] is None
+    assert matcher.detect_judged(noise)[1] == 1.0  # judged by the fallback, whole part
+
+
 def test_an_image_unlike_its_reference_is_refused(detector: ReferenceDetector) -> None:
     rng = np.random.default_rng(1)
     noise = rng.integers(1000, 60000, (256, 256)).astype(np.uint16)

@@ -71,8 +71,43 @@ def test_registration_recovers_a_known_shift_and_rotation(
 
 
 def test_fewer_than_three_good_images_is_refused(good_dir: Path) -> None:
-    with pytest.raises(InputError, match="at least 3"):
-        learn_reference(_some(good_dir, 2), None)
+    notes: list[str] = []
+    with pytest.raises(InputError, match="no view has 3 usable good images"):
+        learn_reference(_some(good_dir, 2), None, notes=notes)
+    assert len(notes) == 2 and all("not taught" in n for n in notes)  # one per pose of 2
+
+
+def _loose(good_dir: Path, folder: Path, parts: int, views: tuple[str, ...]) -> Path:
+    """Copies of the series' good views as loose files with no view names."""
+    folder.mkdir()
+    for k, part in enumerate(discover_parts([good_dir])[:parts]):
+        for view in part.views:
+            if view.name in views:
+                (folder / f"img{k:02d}{view.name[-1]}.tif").write_bytes(view.path.read_bytes())
+    return folder
+
+
+def test_loose_images_are_grouped_into_views_by_registration(
+    good_dir: Path, tmp_path: Path
+) -> None:
+    loose = _loose(good_dir, tmp_path / "loose", 5, ("V01", "V02"))
+    notes: list[str] = []
+    seen: list[int] = []
+    refs = learn_reference(discover_parts([loose]), None, notes=notes, progress=seen.append)
+    assert {name: ref.n_images for name, ref in refs.items()} == {"pose01": 5, "pose02": 5}
+    assert notes == [] and sum(seen) == 10
+    v01 = learn_reference(_some(good_dir, 5), None)["V01"]
+    assert np.abs(refs["pose01"].mean - v01.mean)[v01.mask].max() < 1e-3  # the same view
+
+
+def test_a_loose_image_of_another_view_is_noted_not_taught(good_dir: Path, tmp_path: Path) -> None:
+    loose = _loose(good_dir, tmp_path / "loose", 4, ("V01",))
+    other = next(v.path for v in discover_parts([good_dir])[5].views if v.name == "V02")
+    (loose / "odd.tif").write_bytes(other.read_bytes())
+    notes: list[str] = []
+    refs = learn_reference(discover_parts([loose]), None, notes=notes)
+    assert list(refs) == ["pose01"] and refs["pose01"].n_images == 4
+    assert len(notes) == 1 and notes[0].startswith("odd/odd") and "not taught" in notes[0]
 
 
 def test_an_unreadable_good_image_is_left_out_and_noted(good_dir: Path, tmp_path: Path) -> None:

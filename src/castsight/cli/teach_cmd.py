@@ -104,7 +104,9 @@ def teach(
             refs: dict[str, Any] | None = None
             task = bar.add_task("learning views", total=n_images, note="")
             try:
-                refs = learn_reference(parts, cal, progress=lambda n: bar.advance(task, n))
+                refs = learn_reference(
+                    parts, cal, progress=lambda n: bar.advance(task, n), notes=warnings
+                )
             except InputError as err:
                 if not learned:
                     raise

@@ -54,6 +54,9 @@ F32 = NDArray[np.float32]
 SMOOTH_SIGMA = 1.0
 """Gaussian (px) applied to ``a - mean``, in learning and detection alike."""
 REG_SIZE = 192
+POSE_CORRELATION = 0.7
+"""Registration correlation at which two images show the same view (same view: 0.99 or
+more on simulated views, 8-bit copies alike; other views: 0.22 or less)."""
 """Registration runs on images downsampled by an integer factor to about this size."""
 HIGHPASS_SIGMA = 6.0
 """Gaussian (px, downsampled) removed before phase correlation."""
@@ -236,6 +239,8 @@ class ReferenceScore:
     noise_ratio: float
     """``k``: the spread was scaled by this (this image is noisier than the good ones)."""
     dof: int
+    view: str = ""
+    """The taught view the image was compared with (its own, or the one it matched)."""
 
 
 class ReferenceDetector:
@@ -272,9 +277,25 @@ class ReferenceDetector:
         tail = special.ndtr(-(self.threshold_sigmas if sigmas is None else sigmas))
         return -float(special.stdtrit(dof, tail))
 
-    def zscore(self, image: PreparedImage) -> ReferenceScore:
-        """Register, compare with the reference, calibrate: the z map in image pixels."""
-        view, prov = image.radiograph.view, image.radiograph.provenance
+    def match_view(self, image: PreparedImage) -> tuple[str | None, float]:
+        """The taught view ``image`` shows, found by registration: the best-correlating
+        view of its shape if it reaches :data:`POSE_CORRELATION` (else None), and
+        the best correlation."""
+        best, found = -1.0, None
+        for name, tpl in self._templates.items():
+            if tpl.shape == image.shape:
+                cc = register(tpl, image.attenuation).correlation
+                if cc > best:
+                    best, found = cc, name
+        return (found if best >= POSE_CORRELATION else None), best
+
+    def zscore(self, image: PreparedImage, view: str | None = None) -> ReferenceScore:
+        """Register, compare with the reference, calibrate: the z map in image pixels.
+
+        ``view``: the taught view to compare with (default: the image's own view name).
+        """
+        prov = image.radiograph.provenance
+        view = view or image.radiograph.view
         where = prov.path if prov is not None else view
         ref = self._refs.get(view or "")
         if ref is None or view is None:
@@ -298,23 +319,26 @@ class ReferenceDetector:
         dev -= np.float32(offset)
         k = max(1.0, _noise_ratio(image, valid, ref.noise_var))
         z = np.asarray(cv2.divide(dev, spread, scale=1.0 / math.sqrt(k)), np.float32)
-        return ReferenceScore(z, valid, reg, offset, dev, k, max(ref.n_images - 1, 1))
+        return ReferenceScore(z, valid, reg, offset, dev, k, max(ref.n_images - 1, 1), view)
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Indications in the image's own pixels: each holds a pixel past the threshold and
         spreads over its connected pixels past ``support_sigmas`` (hysteresis)."""
         return self.detect_judged(image)[0]
 
-    def detect_judged(self, image: PreparedImage) -> tuple[list[Indication], float]:
+    def detect_judged(
+        self, image: PreparedImage, view: str | None = None
+    ) -> tuple[list[Indication], float]:
         """:meth:`detect`, and the share of the part's pixels judged (the rest lies in the
-        frame's edge band or where too few good parts covered it)."""
-        score = self.zscore(image)
+        frame's edge band or where too few good parts covered it); ``view`` as in
+        :meth:`zscore`."""
+        score = self.zscore(image, view)
         part = int(np.count_nonzero(image.mask))
         judged = float(np.count_nonzero(score.valid)) / part if part else 0.0
         return self._indications(image, score), judged
 
     def _indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
-        view = image.radiograph.view or ""
+        view = score.view
         t_seed, t_support = self.z_threshold(view), self.z_threshold(view, self.support_sigmas)
         seeds = (np.abs(score.z) > np.float32(t_seed)) & score.valid
         x0, y0, w0, h0 = cv2.boundingRect(seeds.astype(np.uint8))

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from castsight.accept.plan import InspectionPlan
+from castsight.detect.base import Detector, Indication, detect_judged
+from castsight.detect.reference import ReferenceDetector
 from castsight.errors import CastsightError
 from castsight.model.artifact import load_artifact
+from castsight.preprocess.prepare import PreparedImage
 
 DETECTOR_MODES = ("auto", "local", "reference", "learned", "cascade")
 CASCADE_FIRST_SIGMAS = 5.0
@@ -27,15 +30,16 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> di
     """``detector_for`` and ``model_info`` for an Inspector from a model artifact.
 
     ``auto``: views the model has a reference for use the ``reference``
-    detector; the others use the ``learned`` detector when the model has one,
-    else ``local`` (each view's record names its detector). ``cascade`` runs
+    detector; a view of another name is matched to a taught view by
+    registration (:class:`ViewMatcher`: loose images, renamed files) and
+    otherwise uses the ``learned`` detector when the model has one, else
+    ``local`` (each view's record and indication names its detector). ``cascade`` runs
     ``local`` at :data:`CASCADE_FIRST_SIGMAS` and keeps the candidates the
     learned network confirms. A model
     taught for another part type is refused.
     """
     from castsight.detect import LocalDetector, LocalSettings
     from castsight.detect.learned import CascadeDetector, LearnedDetector
-    from castsight.detect.reference import ReferenceDetector
 
     if mode not in DETECTOR_MODES:
         raise CastsightError(None, f"detector {mode!r}: expected one of {DETECTOR_MODES}")
@@ -57,11 +61,35 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> di
         first = LocalDetector(LocalSettings(threshold_sigmas=CASCADE_FIRST_SIGMAS))
         fallback = CascadeDetector(first, learned) if mode == "cascade" else learned
 
+    matcher = ViewMatcher(reference, fallback) if reference is not None else None
+
     def detector_for(view: str) -> Any:
-        return reference if reference is not None and view in refs else fallback
+        if reference is not None and view in refs:
+            return reference
+        return matcher if matcher is not None else fallback
 
     info = {"path": str(model), "sha256": artifact.content_sha256, "part_type": taught or ""}
     return {"detector_for": detector_for, "model_info": info}
 
 
-__all__ = ["CASCADE_FIRST_SIGMAS", "DETECTOR_MODES", "model_detectors"]
+class ViewMatcher:
+    """The ``reference`` detector for an image whose view name it was not taught, when the
+    image registers to one of its views; else the fallback detector."""
+
+    def __init__(self, reference: ReferenceDetector, fallback: Detector) -> None:
+        self.reference, self.fallback = reference, fallback
+        self.name = f"{reference.name}|{fallback.name}"
+
+    def detect(self, image: PreparedImage) -> list[Indication]:
+        """Indications of whichever detector judges ``image``."""
+        return self.detect_judged(image)[0]
+
+    def detect_judged(self, image: PreparedImage) -> tuple[list[Indication], float]:
+        """:meth:`detect` and the share of the part judged (see ``detect_judged``)."""
+        view, _ = self.reference.match_view(image)
+        if view is None:
+            return detect_judged(self.fallback, image)
+        return self.reference.detect_judged(image, view)
+
+
+__all__ = ["CASCADE_FIRST_SIGMAS", "DETECTOR_MODES", "ViewMatcher", "model_detectors"]

@@ -202,14 +202,21 @@ def learn_reference(
     calibration: Calibration | None,
     *,
     progress: Callable[[int], None] | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, ReferenceView]:
     """Learn a :class:`ReferenceView` for every view name among ``parts`` (all good).
 
     ``progress`` is called with 1 after each image. Images that cannot be read or
     prepared, or do not register, are left out and listed in the view's ``notes``.
+    Views named fewer than :data:`MIN_IMAGES` times (loose images in one folder,
+    each its own "view") are grouped by registration instead
+    (:mod:`castsight.teach.poses`: views ``pose01``, ...); what is left out is
+    added to ``notes``.
     """
     from castsight.io import read_radiograph
+    from castsight.teach.poses import group_by_pose, small_of
 
+    said = notes if notes is not None else []
     groups: dict[str, list[tuple[str, Any]]] = {}
     for part in parts:
         for view in part.views:
@@ -217,15 +224,34 @@ def learn_reference(
     if not groups:
         raise InputError(None, "no good images to learn from")
 
+    def prepared(path: Any) -> PreparedImage:
+        return prepare(read_radiograph(path), calibration)
+
     def load(items: list[tuple[str, Any]]) -> Iterator[tuple[str, PreparedImage | str]]:
         for label, path in items:
             try:
-                yield label, prepare(read_radiograph(path), calibration)
+                yield label, prepared(path)
             except CastsightError as err:
                 yield label, short_reason(err)
 
+    loose = [item for items in groups.values() if len(items) < MIN_IMAGES for item in items]
+    named = {name: items for name, items in groups.items() if len(items) >= MIN_IMAGES}
+    if len(loose) >= MIN_IMAGES:
+        smalls: list[Any] = []
+        for _, image in load(loose):
+            smalls.append(image if isinstance(image, str) else small_of(image.attenuation))
+        named |= group_by_pose(loose, smalls, MIN_IMAGES, said, progress)
+    elif loose:
+        names = ", ".join(label for label, _ in loose)
+        said.append(f"{names}: fewer than {MIN_IMAGES} good images of the view: not taught")
+        if progress is not None:
+            progress(len(loose))
+    if not named:
+        why = f" ({said[0]})" if said else ""
+        raise InputError(None, f"no view has {MIN_IMAGES} usable good images, named alike "
+                               f"or registering to each other{why}")  # fmt: skip
     return {name: learn_view(name, load(items), progress=progress)
-            for name, items in groups.items()}  # fmt: skip
+            for name, items in named.items()}  # fmt: skip
 
 
 def teach_reference_model(
