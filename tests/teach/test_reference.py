@@ -143,6 +143,18 @@ def test_teach_cli_writes_a_loadable_model(good_dir: Path, tmp_path: Path) -> No
     assert again.exit_code == 2 and "--overwrite" in again.stderr
 
 
+def test_teach_cli_on_unaligned_images_writes_a_model_for_the_local_detector(
+    good_dir: Path, tmp_path: Path
+) -> None:
+    loose = _loose(good_dir, tmp_path / "loose", 2, ("V01", "V02"))  # two of each view
+    out = tmp_path / "model"
+    result = CliRunner().invoke(_app(), ["teach", "--good", str(loose), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "no reference statistics" in result.stderr and "local detector" in result.stdout
+    model = load_artifact(out)
+    assert model.views == () and model.learned() is None
+
+
 def test_teach_cli_missing_good_folder_is_one_line_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         _app(), ["teach", "--good", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]

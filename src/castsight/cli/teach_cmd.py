@@ -107,10 +107,10 @@ def teach(
                 refs = learn_reference(
                     parts, cal, progress=lambda n: bar.advance(task, n), notes=warnings
                 )
-            except InputError as err:
-                if not learned:
-                    raise
-                warnings.append(f"no reference statistics ({err.reason})")
+            except InputError as err:  # no aligned views: still a model, judged by others
+                then = "the learned detector" if learned else "the local detector (or teach "
+                warnings.append(f"no reference statistics: {err.reason}; views will be "
+                                f"judged by {then}{'' if learned else '--learned)'}")  # fmt: skip
             bar.remove_task(task)
             if learned:
                 options = _LearnedOptions(steps, minutes, false_rate, seed, init, workers)
@@ -151,6 +151,7 @@ def teach(
             + (f", a90 {a90:.1f} px" if a90 else "")
             + f", {val['false_per_good_image']:.2f} false/good image"
         )
+    said = said or ["no reference, no learned detector: inspection uses the local detector"]
     typer.echo(", ".join(said) + f"; {model.size_bytes / 1e6:.1f} MB -> {out}")
 
 

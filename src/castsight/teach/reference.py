@@ -247,7 +247,7 @@ def learn_reference(
         if progress is not None:
             progress(len(loose))
     if not named:
-        why = f" ({said[0]})" if said else ""
+        why = f" ({said[0]})" if said and notes is None else ""  # else the caller shows them
         raise InputError(None, f"no view has {MIN_IMAGES} usable good images, named alike "
                                f"or registering to each other{why}")  # fmt: skip
     return {name: learn_view(name, load(items), progress=progress)
