@@ -6,6 +6,13 @@ for the validation report (never seen by training or calibration). The
 result is a :class:`~castsight.model.artifact.LearnedPart` ready for
 :func:`~castsight.model.artifact.save_artifact`; nothing is written here, so
 an interrupted teach leaves no model behind.
+
+Teaching has two halves that may run on different machines:
+:func:`learn_network` (crops, superimposed defects, training: a GPU helps)
+and :func:`finish_learned` (ONNX export and check, threshold, validation:
+any CPU). :func:`teach_learned` runs both. Training starts from random
+weights or fine-tunes given ones (:func:`initial_network`: the shipped
+default model's, by default in ``castsight teach --learned``).
 """
 
 from __future__ import annotations
