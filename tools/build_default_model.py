@@ -20,7 +20,9 @@ Or in two halves: train where there is a GPU, finish anywhere::
     python tools/build_default_model.py --from-checkpoint w.pt
 
 The training half writes the checkpoint every minute, so a cut-short run
-still leaves its latest weights.
+still leaves its latest weights. ``--init CHECKPOINT`` fine-tunes given
+weights (with ``--lr``); ``--design-negatives P`` adds flat design features
+labelled sound to a share P of the samples.
 """
 
 from __future__ import annotations
@@ -118,6 +120,14 @@ def main() -> None:
     parser.add_argument("--train-only", action="store_true", help="stop after training")
     parser.add_argument("--checkpoint", type=Path, default=None, help="where training saves")
     parser.add_argument("--from-checkpoint", type=Path, default=None, help="skip training")
+    parser.add_argument("--init", type=Path, default=None, help="checkpoint to fine-tune")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument(
+        "--design-negatives",
+        type=float,
+        default=None,
+        help="share of samples with flat design features labelled sound",
+    )
     args = parser.parse_args()
     if args.train_only and args.checkpoint is None:
         parser.error("--train-only needs --checkpoint")
@@ -130,11 +140,13 @@ def main() -> None:
     base = TeachSettings(seed=args.seed)
     settings = replace(
         base,
-        synth=replace(base.synth, patch_px=args.patch),
+        synth=replace(base.synth, patch_px=args.patch, design_negatives=(
+            base.synth.design_negatives if args.design_negatives is None
+            else args.design_negatives)),
         train=replace(
             base.train, steps=args.steps, time_budget_s=60 * args.minutes, device=args.device,
             workers=args.workers, batch=args.batch or base.train.batch, seed=args.seed,
-            widths=widths,
+            widths=widths, lr=args.lr or base.train.lr,
         ),
     )  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="castsight-default-model-"))
@@ -156,8 +168,9 @@ def main() -> None:
                     if args.checkpoint is not None:
                         save_checkpoint(args.checkpoint, net, {"partial_at_step": step})
 
+                init = load_checkpoint(args.init)[0] if args.init is not None else None
                 trained = learn_network(
-                    train_set, cal_train, settings, progress=progress, checkpoint=keep
+                    train_set, cal_train, settings, progress=progress, checkpoint=keep, init=init
                 )
                 trained.summary["simulated"] = vars(args) | {"part_types": list(PART_TYPES)}
                 trained.summary["simulated"] = json.loads(

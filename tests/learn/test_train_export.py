@@ -134,3 +134,16 @@ def test_a_model_with_weights_names_them_and_hashes_them(tmp_path: Path) -> None
     assert bare.weights_path is None and bare.content_sha256 != model.content_sha256
     with pytest.raises(InputError, match="no learned weights"):
         initial_network(tmp_path / "bare")
+
+
+def test_design_features_change_the_image_but_stay_sound() -> None:
+    rng = np.random.default_rng(0)
+    crops = cut_crops(prepare(good_image(0, (96, 96))), TINY, rng)
+    plain = replace(TINY, defect_patch_fraction=0.0, augment=False)
+    changed = 0
+    for seed in range(8):  # the first sample of each: the same crop, with and without
+        x1, y1 = SampleMaker(crops, replace(plain, design_negatives=1.0), seed=seed).sample()
+        x0, y0 = SampleMaker(crops, plain, seed=seed).sample()
+        assert float(y1.sum()) == 0.0 == float(y0.sum())  # a designed feature is not a defect
+        changed += int(float(np.abs(x1 - x0).max()) > 0.5)
+    assert changed >= 3

@@ -56,6 +56,11 @@ class SynthSettings:
     """Share of defects placed on high-gradient pixels (more would teach "edge = defect")."""
     kinds: tuple[str, ...] = KINDS
     augment: bool = True
+    design_negatives: float = 0.0
+    """Share of samples given 1-2 flat-topped features of the design (holes, pockets,
+    bosses: constant thickness change, sharp walls), labelled sound. A gas pore is
+    a sphere, its projection a dome; a designed feature is flat: the network learns
+    the difference instead of calling every round pocket a pore."""
 
     @property
     def crop_px(self) -> int:
@@ -160,6 +165,39 @@ def add_defect(
     return True
 
 
+def add_design_feature(
+    a: F32, rng: np.random.Generator, noise: float, blur_px: float, avoid: NDArray[np.bool_]
+) -> None:
+    """Add one flat-topped feature (disc or rounded rectangle) of the design to ``a`` in place,
+    away from the ``avoid`` pixels (superimposed defects keep their label)."""
+    rows, cols = a.shape
+    size = float(np.exp(rng.uniform(np.log(6.0), np.log(60.0))))
+    half = int(np.ceil(size / 2)) + 2
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    if rng.random() < 0.6:
+        shape = (xx**2 + yy**2) <= (size / 2) ** 2
+    else:  # a rounded rectangle of another aspect
+        w, h = size / 2, size / 2 * float(rng.uniform(0.3, 1.0))
+        r = min(w, h) * float(rng.uniform(0.0, 0.8))
+        dx, dy = np.maximum(np.abs(xx) - (w - r), 0), np.maximum(np.abs(yy) - (h - r), 0)
+        shape = (dx**2 + dy**2) <= r**2 + 1e-3
+    cy, cx = int(rng.integers(0, rows)), int(rng.integers(0, cols))
+    ys = slice(max(cy - half, 0), min(cy + half + 1, rows))
+    xs = slice(max(cx - half, 0), min(cx + half + 1, cols))
+    piece = shape[
+        ys.start - cy + half : ys.stop - cy + half, xs.start - cx + half : xs.stop - cx + half
+    ]
+    if avoid[ys, xs][piece].any():
+        return
+    flat = np.zeros(a.shape, np.float32)
+    flat[ys, xs][piece] = 1.0
+    if blur_px > 0.1:
+        flat = np.asarray(cv2.GaussianBlur(flat, (0, 0), blur_px), np.float32)
+    sigmas = float(np.exp(rng.uniform(np.log(3.0), np.log(60.0))))
+    sign = 1.0 if rng.random() < 0.5 else -1.0  # a pocket or hole, or a boss
+    a -= flat * np.float32(sign * sigmas * noise)
+
+
 def _augment(a: F32, rng: np.random.Generator, noise: float) -> F32:
     """Imaging changes a new radiograph may bring (in attenuation)."""
     if rng.random() < 0.25:  # a blurrier system (also lowers the noise, as it would)
@@ -215,6 +253,9 @@ class SampleMaker:
                     if pick.size:
                         r, c = np.unravel_index(int(pick[0]), a.shape)
                         add_defect(a, label, (int(r), int(c)), rng, cfg, crop.noise, crop.blur_px)
+        if rng.random() < cfg.design_negatives:
+            for _ in range(int(rng.integers(1, 3))):
+                add_design_feature(a, rng, crop.noise, crop.blur_px, label)
         if cfg.augment:
             a = _augment(a, rng, crop.noise)
         x = normalise(a)
