@@ -119,3 +119,14 @@ def test_compressed_tiff_is_lossless(tmp_path: Path) -> None:
     r = make_radiograph()
     path = write_radiograph(r, tmp_path / "z.tif", compress=True)
     assert read_radiograph(path).same_as(r)
+
+
+def test_diconde_monochrome1_is_read_as_monochrome2(tmp_path: Path) -> None:
+    original = make_radiograph("uint16")
+    path = write_radiograph(original, tmp_path / "v.dcm")
+    ds = pydicom.dcmread(path)
+    top = 2 ** int(ds.BitsStored) - 1
+    ds.PhotometricInterpretation = "MONOCHROME1"  # the same image, stored inverted
+    ds.PixelData = (top - ds.pixel_array.astype(np.int64)).astype(np.uint16).tobytes()
+    ds.save_as(tmp_path / "m1.dcm")
+    assert np.array_equal(read_radiograph(tmp_path / "m1.dcm").pixels, original.pixels)

@@ -25,7 +25,10 @@ detector_id            DetectorID
 Standard attributes win on reading; the castsight record kept in
 ImageComments only fills values a standard attribute could not hold (e.g. a
 string longer than its value representation allows). ``bit_depth`` always
-comes back as BitsStored, which DICOM requires.
+comes back as BitsStored, which DICOM requires. A MONOCHROME1 image (the
+smallest value displays white) is inverted on reading, ``2**BitsStored - 1 -
+value``, so every image reaches castsight as MONOCHROME2 (more transmitted
+intensity, a higher value).
 
 >>> import numpy as np, tempfile, pathlib, pydicom
 >>> from castsight.radiograph import Radiograph, Acquisition
@@ -111,6 +114,11 @@ def _decode(
     if int(ds.get("PixelRepresentation", 0)) != 0:
         raise ImageFormatError(source, "signed DICOM pixels are not supported (need unsigned)")
     pixels = check_pixels(pixels, source, max_pixels=max_pixels, to_gray=to_gray)
+    if str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip() == "MONOCHROME1":
+        # the smallest value displays white: turn it the way castsight reads images
+        # (MONOCHROME2: more transmitted intensity, a higher value)
+        top = 2 ** int(ds.get("BitsStored", 8 * pixels.dtype.itemsize)) - 1
+        pixels = (top - np.minimum(pixels.astype(np.int64), top)).astype(pixels.dtype)
     acq, ident = _metadata_from(ds, source)
     return np.ascontiguousarray(pixels), acq, ident
 
