@@ -193,6 +193,7 @@ def _pod_png(pod: Any, sizes: Sequence[float], hits: Sequence[bool]) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     s, h = np.asarray(sizes, float), np.asarray(hits, float)
@@ -203,10 +204,19 @@ def _pod_png(pod: Any, sizes: Sequence[float], hits: Sequence[bool]) -> bytes:
         ax.plot(curve.sizes, curve.pod, color="C0", label="POD")
         ax.plot(curve.sizes, curve.lower, color="C0", ls="--", label="95 % lower bound")
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    if s.size:
+        ax.set_xticks([v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500)
+                       if s.min() / 1.5 <= v <= s.max() * 1.5])  # fmt: skip
+    ax.set_ylim(-0.08, 1.08)
     ax.set_xlabel("defect size (px)")
     ax.set_ylabel("probability of detection")
-    ax.set_title("held-out good images + superimposed defects")
-    ax.legend(loc="lower right", fontsize=8)
+    found = int(np.sum(h))
+    fitted = "" if pod is not None and pod.converged else ": no POD curve could be fitted"
+    ax.set_title(f"held-out good images + superimposed defects\n"
+                 f"{found} of {h.size} found{fitted}", fontsize=10)  # fmt: skip
+    ax.legend(loc="center right", fontsize=8)
     return _png(fig)
 
 
