@@ -53,7 +53,8 @@ def main() -> None:
         **kwargs,
     )
     inspector.inspect(part)  # warm-up: imports, numba, caches
-    totals, stages = [], {s: [] for s in STAGES}
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {s: [] for s in STAGES}
     for _ in range(args.repeat):
         t0 = time.perf_counter()
         rec = inspector.inspect(part)

@@ -100,8 +100,9 @@ def main() -> None:
             st["false"] += false
             st["false_good"] += false if not truth_boxes else 0
     n_views = len(images)
-    result = {"test": str(args.test), "model": str(args.model), "views": n_views,
-              "good_views": n_good, "defects": n_defects, "detectors": {}}  # fmt: skip
+    result: dict[str, Any] = {"test": str(args.test), "model": str(args.model),
+                              "views": n_views, "good_views": n_good,
+                              "defects": n_defects, "detectors": {}}  # fmt: skip
     for name, st in stats.items():
         result["detectors"][name] = {
             "recall": st["hits"] / max(n_defects, 1),

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +53,16 @@ def main() -> None:
     image = prepare(read_radiograph(args.view))
     print(f"{args.view} {image.shape[1]}x{image.shape[0]}")
     local = LocalDetector()
-    rows = {"normalise": lambda: normalise(image.attenuation), "local": lambda: local.detect(image)}
+    rows: dict[str, Callable[[], object]] = {
+        "normalise": lambda: normalise(image.attenuation),
+        "local": lambda: local.detect(image),
+    }
     for threads in (1, 2):
         learned = LearnedDetector(part.onnx, replace(part.settings, threads=threads))
-        rows[f"learned ({threads} thread{'s' * (threads > 1)})"] = lambda d=learned: d.detect(image)
         cascade = CascadeDetector(local, learned)
-        rows[f"cascade ({threads} thread{'s' * (threads > 1)})"] = lambda d=cascade: d.detect(image)
+        plural = "s" * (threads > 1)
+        rows[f"learned ({threads} thread{plural})"] = partial(learned.detect, image)
+        rows[f"cascade ({threads} thread{plural})"] = partial(cascade.detect, image)
     for name, fn in rows.items():
         print(f"{name:22s} {_median_ms(fn, args.repeat):7.0f} ms")
 
