@@ -129,3 +129,35 @@ def test_radiograph_pixels_are_read_only() -> None:
     r = Radiograph(np.zeros((8, 8), np.uint16))
     with pytest.raises(ValueError, match="read-only"):
         r.pixels[0, 0] = 1
+
+
+def test_grey_stored_as_rgb_is_read_as_grey_without_loss(tmp_path: Path) -> None:
+    grey = np.arange(16 * 16, dtype=np.uint16).reshape(16, 16) * 200
+    tifffile.imwrite(tmp_path / "g.tif", np.stack([grey] * 3, -1), photometric="rgb")
+    assert np.array_equal(read_radiograph(tmp_path / "g.tif").pixels, grey)
+    rgba = np.stack([grey, grey, grey, np.full_like(grey, 65535)], -1)
+    tifffile.imwrite(tmp_path / "a.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    assert np.array_equal(read_radiograph(tmp_path / "a.tif").pixels, grey)
+    rgba[0, 0, 3] = 0  # a transparent pixel: not a plain grey image
+    tifffile.imwrite(tmp_path / "t.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    with pytest.raises(ImageContentError, match="colour"):
+        read_radiograph(tmp_path / "t.tif")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".bmp"])
+def test_jpeg_and_bmp_are_read_and_found_in_folders(tmp_path: Path, suffix: str) -> None:
+    import cv2
+
+    from castsight.io import IMAGE_SUFFIXES, discover_parts
+
+    image = np.tile(np.linspace(40, 220, 64).astype(np.uint8), (48, 1))
+    ok, data = cv2.imencode(suffix, np.stack([image] * 3, -1))  # grey saved as colour
+    assert ok and suffix in IMAGE_SUFFIXES
+    (tmp_path / f"v{suffix}").write_bytes(data.tobytes())
+    got = read_radiograph(tmp_path / f"v{suffix}")
+    assert got.pixels.shape == (48, 64) and got.dtype == np.uint8
+    assert np.abs(got.pixels.astype(int) - image).max() <= (0 if suffix == ".bmp" else 3)
+    assert [p.serial for p in discover_parts([tmp_path])] == ["v"]
+    (tmp_path / f"bad{suffix}").write_bytes(data.tobytes()[:40])
+    with pytest.raises(ImageFormatError, match="corrupt or truncated"):
+        read_radiograph(tmp_path / f"bad{suffix}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from castsight.errors import ConversionError, ImageFormatError
-from castsight.io import diconde, png, tiff
+from castsight.io import diconde, jpeg, png, tiff
 from castsight.io.files import read_bytes, sha256_hex
 from castsight.io.parts import PartSource, ViewSource, discover_parts
 from castsight.io.validate import DEFAULT_MAX_PIXELS
@@ -35,8 +35,9 @@ _SUFFIX_FORMAT = {
     **{s: "png" for s in png.SUFFIXES},
     **{s: "diconde" for s in diconde.SUFFIXES},
 }
-IMAGE_SUFFIXES = tuple(_SUFFIX_FORMAT)
-"""File name suffixes castsight treats as radiographs when scanning folders."""
+IMAGE_SUFFIXES = (*_SUFFIX_FORMAT, *jpeg.SUFFIXES)
+"""File name suffixes castsight treats as radiographs when scanning folders (JPEG and
+BMP are read, never written)."""
 
 
 def detect_format(data: bytes) -> str | None:
@@ -47,6 +48,8 @@ def detect_format(data: bytes) -> str | None:
         return "png"
     if diconde.is_dicom(data):
         return "diconde"
+    if jpeg.is_jpeg_or_bmp(data):
+        return "jpeg"
     return None
 
 
@@ -65,7 +68,7 @@ def read_radiograph(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     to_gray: bool = False,
 ) -> Radiograph:
-    """Read one radiograph file (TIFF, PNG or DICONDE) with its metadata.
+    """Read one radiograph file (TIFF, PNG, DICONDE; JPEG and BMP read only) with its metadata.
 
     Raises a :class:`~castsight.errors.CastsightError` subclass with a one-line
     reason for anything it cannot read; never returns partial data.
@@ -79,8 +82,10 @@ def read_radiograph(
         pixels, acq, ident = png.read(data, path, max_pixels=max_pixels, to_gray=to_gray)
     elif fmt == "diconde":
         pixels, acq, ident = diconde.read(data, path, max_pixels=max_pixels, to_gray=to_gray)
+    elif fmt == "jpeg":
+        pixels, acq, ident = jpeg.read(data, path, max_pixels=max_pixels, to_gray=to_gray)
     else:
-        raise ImageFormatError(path, "not a TIFF, PNG or DICONDE file (unknown format)")
+        raise ImageFormatError(path, "not a TIFF, PNG, DICONDE, JPEG or BMP file (unknown format)")
     return Radiograph(
         pixels=pixels,
         acquisition=acq,

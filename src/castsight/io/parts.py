@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from castsight.errors import InputError
-from castsight.io import diconde, png, tiff
+from castsight.io import diconde, jpeg, png, tiff
 
-SUFFIXES = (*tiff.SUFFIXES, *png.SUFFIXES, *diconde.SUFFIXES)
+SUFFIXES = (*tiff.SUFFIXES, *png.SUFFIXES, *diconde.SUFFIXES, *jpeg.SUFFIXES)
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,15 @@ def check_pixels(
 ) -> NDArray[Any]:
     """Return ``pixels`` as a valid 2-D radiograph array or raise ImageContentError.
 
-    With ``to_gray`` an RGB(A) image is converted to grey by ITU-R BT.601 luma
-    in its own dtype; without it, colour is refused with an explanation.
+    Grey stored as RGB(A) (three equal channels, any alpha opaque) is read as
+    its one channel: nothing is lost. With ``to_gray`` a colour image is
+    converted to grey by ITU-R BT.601 luma in its own dtype; without it, colour
+    is refused with an explanation.
     """
     arr = np.asarray(pixels)
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and _grey_as_colour(arr):
+        arr = arr[..., 0]
+    elif arr.ndim == 3 and arr.shape[-1] in (3, 4):
         if not to_gray:
             raise ImageContentError(
                 source,
@@ -91,6 +95,17 @@ def check_pixels(
         if bad:
             raise ImageContentError(source, f"{bad} pixel(s) are NaN or infinite")
     return arr
+
+
+def _grey_as_colour(arr: NDArray[Any]) -> bool:
+    """Three equal colour channels and, if there is one, an alpha that is all opaque."""
+    same = bool(
+        np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2])
+    )
+    if not same or arr.shape[-1] == 3:
+        return same
+    opaque = np.iinfo(arr.dtype).max if arr.dtype.kind in "ui" else 1.0
+    return bool((arr[..., 3] == opaque).all())
 
 
 def _luma(rgb: NDArray[Any]) -> NDArray[Any]:
