@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,33 @@ def test_lossy_conversion_records_new_bit_depth() -> None:
     r = make_radiograph("uint16")
     out = convert_dtype(r, "uint8", allow_lossy=True, window=(0.0, 65535.0))
     assert out.acquisition.bit_depth == 8 and out.provenance is None
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_invert_is_lossless_and_its_own_inverse(dtype: str) -> None:
+    from castsight.io.convert import invert
+
+    r = make_radiograph(dtype)
+    once = invert(r)
+    top = np.iinfo(np.dtype(dtype)).max if not r.acquisition.bit_depth else (
+        (1 << r.acquisition.bit_depth) - 1)  # fmt: skip
+    assert np.array_equal(once.pixels.astype(np.int64), top - r.pixels.astype(np.int64))
+    assert np.array_equal(invert(once).pixels, r.pixels)
+    with pytest.raises(ConversionError, match="unsigned"):
+        invert(make_radiograph("float32"))
+
+
+def test_convert_cli_inverts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from castsight.cli import app
+    from castsight.io import read_radiograph, write_radiograph
+
+    r = make_radiograph("uint16")
+    write_radiograph(r, tmp_path / "film.tif")
+    result = CliRunner().invoke(app, ["convert", str(tmp_path / "film.tif"),
+                                      str(tmp_path / "t.tif"), "--invert"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    from castsight.io.convert import invert
+
+    assert np.array_equal(read_radiograph(tmp_path / "t.tif").pixels, invert(r).pixels)

@@ -13,6 +13,7 @@ from castsight.cli.common import EXIT_BAD_INPUT, report_error
 from castsight.errors import CastsightError
 from castsight.io import DEFAULT_MAX_PIXELS, read_radiograph, write_radiograph
 from castsight.io.convert import DTYPE_NAMES, convert_dtype
+from castsight.io.convert import invert as invert_pixels
 from castsight.radiograph import Radiograph
 
 MAX_PIXELS_HELP = "Refuse images with more pixels than this (decompression-bomb guard)."
@@ -88,6 +89,12 @@ def convert(
         None, help="Intensity window LO HI mapped onto the output's full range (lossy)."
     ),
     gray: bool = typer.Option(False, "--gray", help="Convert a colour image to grey (luma)."),
+    invert: bool = typer.Option(
+        False,
+        "--invert",
+        help="Full scale - value: a film-convention image (air dark) to the transmission "
+        "convention castsight reads (air bright). Lossless.",
+    ),
     compress: bool = typer.Option(False, help="Lossless zlib compression (TIFF only)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, help=MAX_PIXELS_HELP),
@@ -101,6 +108,8 @@ def convert(
         if target.exists() and not overwrite:
             raise CastsightError(target, "exists; pass --overwrite to replace it")
         radiograph = read_radiograph(source, max_pixels=max_pixels, to_gray=gray)
+        if invert:
+            radiograph = invert_pixels(radiograph)
         wanted = dtype or radiograph.dtype.name
         if (
             dtype is None

@@ -67,6 +67,28 @@ def convert_dtype(
     return _rebuilt(radiograph, apply_window(source, lo, hi, target), keep_depth=False)
 
 
+def invert(radiograph: Radiograph) -> Radiograph:
+    """``full scale - value``: a film-convention image (more material brighter, air dark)
+    turned into the transmission convention castsight reads (air brightest). Lossless;
+    unsigned pixels only, full scale from the bit depth when the metadata has one.
+
+    >>> from castsight.radiograph import Acquisition
+    >>> r = invert(Radiograph(np.array([[0, 1000], [4095, 7]], np.uint16),
+    ...                       Acquisition(bit_depth=12)))
+    >>> r.pixels.tolist(), r.acquisition.bit_depth
+    ([[4095, 3095], [0, 4088]], 12)
+    """
+    pixels = radiograph.pixels
+    if pixels.dtype.kind != "u":
+        raise ConversionError(None, f"only unsigned pixels can be inverted (not {pixels.dtype})")
+    depth = radiograph.acquisition.bit_depth
+    top = (1 << depth) - 1 if depth else int(np.iinfo(pixels.dtype).max)
+    if int(pixels.max(initial=0)) > top:
+        top = int(np.iinfo(pixels.dtype).max)  # the metadata's depth is too small: the dtype's
+    flipped = (np.int64(top) - pixels.astype(np.int64)).astype(pixels.dtype)
+    return _rebuilt(radiograph, flipped, keep_depth=True)
+
+
 def apply_window(pixels: NDArray[Any], lo: float, hi: float, target: np.dtype[Any]) -> NDArray[Any]:
     """Map [lo, hi] linearly onto ``target``'s range (float32: onto [0, 1]); clip outside."""
     scaled = (pixels.astype(np.float64) - lo) / (hi - lo)
