@@ -55,3 +55,16 @@ def test_interrupted_teach_leaves_no_model(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code != 0  # click turns Ctrl-C into "Aborted!", exit 1
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good"]  # no hidden temporary folder
+
+
+def test_a_bad_init_fails_before_any_learning(tmp_path: Path) -> None:
+    from castsight.model import save_artifact
+
+    good = write_good_parts(tmp_path / "good", 3)
+    bare = tmp_path / "bare"
+    save_artifact(bare, reference=None)  # a model without learned weights
+    for init, says in ((tmp_path / "nope", "no such model folder"), (bare, "no learned weights")):
+        args = ["teach", "--good", str(good), "--out", str(tmp_path / "m"), *FAST]
+        result = CliRunner().invoke(_app(), [*args, "--init", str(init)])
+        assert result.exit_code == 2 and says in result.stderr
+        assert not (tmp_path / "m").exists()
