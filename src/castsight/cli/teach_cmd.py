@@ -91,11 +91,9 @@ def teach(
         if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
             raise InputError(out, "exists and is not a castsight model; refusing to replace it")
         if learned and init not in ("default", "none"):  # a bad --init fails now, not later
-            from castsight.model import load_artifact
+            from castsight.model import learned_weights
 
-            weights = load_artifact(Path(init)).weights_path
-            if weights is None or not weights.is_file():
-                raise InputError(Path(init), "has no learned weights to fine-tune (--init)")
+            learned_weights(init)
         part_type = load_plan(plan).part_type
         parts = discover_parts(good)
         n_images = sum(len(p.views) for p in parts)

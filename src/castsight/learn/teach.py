@@ -78,7 +78,7 @@ def initial_network(source: str | Path | None) -> DefectNet | None:
     >>> initial_network("none") is None
     True
     """
-    from castsight.model import default_model, load_artifact
+    from castsight.model import default_model, learned_weights
 
     if source is None or str(source) == "none":
         return None
@@ -88,9 +88,7 @@ def initial_network(source: str | Path | None) -> DefectNet | None:
             return None
     else:
         folder = Path(source)
-    weights = load_artifact(folder).weights_path
-    if weights is None or not weights.is_file():
-        raise InputError(folder, "has no learned weights to fine-tune (learned/weights.pt)")
+    weights = learned_weights(folder)
     try:
         net, _ = load_checkpoint(weights)
     except (OSError, ValueError, RuntimeError, KeyError) as err:

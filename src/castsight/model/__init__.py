@@ -12,6 +12,7 @@ from castsight.model.artifact import (
     ModelArtifact,
     content_sha256,
     default_model,
+    learned_weights,
     load_artifact,
     save_artifact,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ModelArtifact",
     "content_sha256",
     "default_model",
+    "learned_weights",
     "load_artifact",
     "save_artifact",
 ]

@@ -249,6 +249,15 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     return ModelArtifact(root, manifest, digest)
 
 
+def learned_weights(path: str | Path) -> Path:
+    """The PyTorch weights of the model folder at ``path``, to fine-tune from; one
+    :class:`InputError` when it is no model or has none."""
+    weights = load_artifact(path).weights_path
+    if weights is None or not weights.is_file():
+        raise InputError(Path(path), "has no learned weights to fine-tune (learned/weights.pt)")
+    return weights
+
+
 def content_sha256(root: Path) -> str:
     """sha256 over the payload files of a model folder (see the module docstring)."""
     h = hashlib.sha256()
