@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from castsight.detect.reference import ReferenceDetector
+from castsight.detect.reference import ReferenceDetector, register, registration_template
 from castsight.io import discover_parts, read_radiograph
 from castsight.preprocess.prepare import prepare
 
@@ -72,13 +72,25 @@ def main() -> None:
         print("  notes:", *notes, sep="\n    ")
     right = total = 0
     t1 = time.perf_counter()
-    for png in sorted((args.work / "parts").glob("*.png")):
+    tests = sorted((args.work / "parts").glob("*.png"))
+    for png in tests:
         found, _ = detector.match_view(prepare(read_radiograph(png)))
         total += 1
         right += int(found is not None and found == pose_of_view.get(truth[png.stem]))
     ms = 1000.0 * (time.perf_counter() - t1) / max(total, 1)
     print(f"test views matched to their true view's pose: {right} of {total} "
           f"({ms:.0f} ms per view, preparation included)")  # fmt: skip
+    templates = {pose: registration_template(ref.mean) for pose, ref in refs.items()}
+    same: list[float] = []
+    other: list[float] = []
+    for png in tests:
+        a = prepare(read_radiograph(png)).attenuation
+        mine = pose_of_view.get(truth[png.stem])
+        for pose, tpl in templates.items():
+            (same if pose == mine else other).append(register(tpl, a).correlation)
+    if same and other:
+        print(f"registration correlation: same view {min(same):.3f} or more ({len(same)} "
+              f"pairs), other views {max(other):.3f} or less ({len(other)} pairs)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ REG_SIZE = 192
 """Registration runs on images downsampled by an integer factor to about this size."""
 POSE_CORRELATION = 0.7
 """Registration correlation at which two images show the same view (same view: 0.99 or
-more on simulated views, 8-bit copies alike; other views: 0.22 or less)."""
+more on simulated views, 8-bit copies alike; other views: 0.50 or less, measured by
+benchmarks/loose_images.py)."""
 HIGHPASS_SIGMA = 6.0
 """Gaussian (px, downsampled) removed before phase correlation."""
 MAX_ANGLE_DEG = 5.0

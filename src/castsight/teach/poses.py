@@ -6,8 +6,8 @@ does not: each file is its own "view". :func:`group_by_pose` finds the views
 itself: images of one shape whose registration (phase correlation + ECC, as
 the ``reference`` detector registers) correlates at ``POSE_CORRELATION`` (0.7)
 or better with a group's first image join that group. On simulated views the
-same view correlates at 0.99 or more and other views at 0.22 or less (8-bit
-PNG copies alike), so the threshold sits well inside the gap.
+same view correlates at 0.99 or more and other views at 0.50 or less (8-bit
+PNG copies alike, `benchmarks/loose_images.py`), so the threshold sits inside the gap.
 
 Groups are named ``pose01``, ``pose02``, ... in order of their first image;
 at inspection an image is matched to the best pose by the same registration
