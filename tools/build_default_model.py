@@ -132,6 +132,7 @@ def main() -> None:
     if args.train_only and args.checkpoint is None:
         parser.error("--train-only needs --checkpoint")
     t0 = time.perf_counter()
+    arguments = json.loads(json.dumps(vars(args), default=str))  # plain types, for JSON
     sizes = [int(s) for s in args.sizes.split(",")]
     w = [int(x) for x in args.widths.split(",")]
     if len(w) != 4:
@@ -172,10 +173,7 @@ def main() -> None:
                 trained = learn_network(
                     train_set, cal_train, settings, progress=progress, checkpoint=keep, init=init
                 )
-                trained.summary["simulated"] = vars(args) | {"part_types": list(PART_TYPES)}
-                trained.summary["simulated"] = json.loads(
-                    json.dumps(trained.summary["simulated"], default=str)
-                )
+                trained.summary["simulated"] = arguments | {"part_types": list(PART_TYPES)}
                 if args.checkpoint is not None:
                     save_checkpoint(args.checkpoint, trained.net, trained.summary)
                 t = trained.summary["training"]
@@ -193,8 +191,7 @@ def main() -> None:
                 return cal_c(path) or cal_v(path)
 
             part = finish_learned(trained, calib, valid, cal_for, settings, progress=progress)
-        training = {"source": "tools/build_default_model.py", "arguments": json.loads(
-            json.dumps(vars(args), default=str))}  # fmt: skip
+        training = {"source": "tools/build_default_model.py", "arguments": arguments}
         model = save_artifact(args.out, reference=None, learned=part, part_type=None,
                               training=training, overwrite=True)  # fmt: skip
         val = part.summary["validation"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from rich.table import Table
 
 from castsight.cli.common import EXIT_BAD_INPUT, report_error
 from castsight.errors import CastsightError
+
+if TYPE_CHECKING:
+    from castsight.accept.plan import InspectionPlan
+    from castsight.preprocess.prepare import Calibration
 
 
 def demo(
@@ -58,9 +62,14 @@ def demo(
         write_dataset(config, folder)
     learn = f"{good} good and " if detector == "reference" else ""
     console.print(f"simulated {learn}{parts} parts in {time.perf_counter() - t0:.1f} s")
+    from castsight.accept.plan import load_plan
+    from castsight.preprocess.prepare import load_calibration
+
     try:
-        records = _inspect(test_dir, train_dir, out / "inspect", detector)
-        generic = _shipped_sentences(test_dir) if detector == "reference" else {}
+        cal = load_calibration(test_dir / "_calibration")
+        plan = load_plan("giga-underbody")
+        records = _inspect(test_dir, train_dir, out / "inspect", detector, plan, cal)
+        generic = _shipped_sentences(test_dir, plan, cal) if detector == "reference" else {}
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -68,18 +77,21 @@ def demo(
     console.print(f"report: {out / 'inspect' / 'report.html'}")
 
 
-def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[dict[str, Any]]:
-    from castsight.accept.plan import load_plan
+def _inspect(
+    test_dir: Path,
+    train_dir: Path,
+    out: Path,
+    detector: str,
+    plan: InspectionPlan,
+    cal: Calibration | None,
+) -> list[dict[str, Any]]:
     from castsight.io.parts import discover_parts
     from castsight.model.detectors import model_detectors
     from castsight.pipeline import Inspector
-    from castsight.preprocess.prepare import load_calibration
     from castsight.report.html import write_html_report
     from castsight.report.records import append_record, coco_predictions, write_predictions
     from castsight.teach import teach_reference_model
 
-    cal = load_calibration(test_dir / "_calibration")
-    plan = load_plan("giga-underbody")
     kwargs: dict[str, Any] = {}
     if detector == "reference":
         model = teach_reference_model(train_dir, out.parent / "model", part_type=plan.part_type)
@@ -105,22 +117,20 @@ def _inspect(test_dir: Path, train_dir: Path, out: Path, detector: str) -> list[
     return records
 
 
-def _shipped_sentences(test_dir: Path) -> dict[str, str]:
+def _shipped_sentences(
+    test_dir: Path, plan: InspectionPlan, cal: Calibration | None
+) -> dict[str, str]:
     """Sentence per part by the shipped learned model alone (empty when there is none)."""
-    from castsight.accept.plan import load_plan
     from castsight.io.parts import discover_parts
     from castsight.model import default_model
     from castsight.model.detectors import model_detectors
     from castsight.pipeline import Inspector
-    from castsight.preprocess.prepare import load_calibration
 
     shipped = default_model()
     if shipped is None:
         return {}
-    plan = load_plan("giga-underbody")
     kwargs = model_detectors(shipped, plan, "learned")
-    inspector = Inspector(plan, calibration=load_calibration(test_dir / "_calibration"),
-                          workers=2, **kwargs)  # fmt: skip
+    inspector = Inspector(plan, calibration=cal, workers=2, **kwargs)
     return {p.serial: inspector.inspect(p).sentence for p in discover_parts([test_dir])}
 
 

@@ -282,18 +282,34 @@ class ReferenceDetector:
         """The taught view ``image`` shows, found by registration: the best-correlating
         view of its shape if it reaches :data:`POSE_CORRELATION` (else None), and
         the best correlation."""
-        best, found = -1.0, None
+        view, best, _ = self.match_registered(image)
+        return view, best
+
+    def match_registered(
+        self, image: PreparedImage
+    ) -> tuple[str | None, float, Registration | None]:
+        """:meth:`match_view`, with the matched view's registration (to pass on to
+        :meth:`zscore`, so the image is not registered twice)."""
+        best, found, found_reg = -1.0, None, None
         for name, tpl in self._templates.items():
             if tpl.shape == image.shape:
-                cc = register(tpl, image.attenuation).correlation
-                if cc > best:
-                    best, found = cc, name
-        return (found if best >= POSE_CORRELATION else None), best
+                reg = register(tpl, image.attenuation)
+                if reg.correlation > best:
+                    best, found, found_reg = reg.correlation, name, reg
+        if best < POSE_CORRELATION:
+            return None, best, None
+        return found, best, found_reg
 
-    def zscore(self, image: PreparedImage, view: str | None = None) -> ReferenceScore:
+    def zscore(
+        self,
+        image: PreparedImage,
+        view: str | None = None,
+        registration: Registration | None = None,
+    ) -> ReferenceScore:
         """Register, compare with the reference, calibrate: the z map in image pixels.
 
-        ``view``: the taught view to compare with (default: the image's own view name).
+        ``view``: the taught view to compare with (default: the image's own view name);
+        ``registration``: of that view's reference to the image, if already made.
         """
         prov = image.radiograph.provenance
         view = view or image.radiograph.view
@@ -305,7 +321,7 @@ class ReferenceDetector:
         if image.shape != ref.shape:
             raise InputError(where, f"view {view!r} is {image.shape}, its reference {ref.shape}")
         a = image.attenuation
-        reg = register(self._templates[view], a)
+        reg = registration or register(self._templates[view], a)
         if reg.correlation < self.min_correlation:
             raise InputError(where, f"view {view!r} does not match its reference (correlation "
                                     f"{reg.correlation:.2f}); wrong part or pose?")  # fmt: skip
@@ -328,12 +344,15 @@ class ReferenceDetector:
         return self.detect_judged(image)[0]
 
     def detect_judged(
-        self, image: PreparedImage, view: str | None = None
+        self,
+        image: PreparedImage,
+        view: str | None = None,
+        registration: Registration | None = None,
     ) -> tuple[list[Indication], float]:
         """:meth:`detect`, and the share of the part's pixels judged (the rest lies in the
-        frame's edge band or where too few good parts covered it); ``view`` as in
-        :meth:`zscore`."""
-        score = self.zscore(image, view)
+        frame's edge band or where too few good parts covered it); ``view`` and
+        ``registration`` as in :meth:`zscore`."""
+        score = self.zscore(image, view, registration)
         part = int(np.count_nonzero(image.mask))
         judged = float(np.count_nonzero(score.valid)) / part if part else 0.0
         return self._indications(image, score), judged

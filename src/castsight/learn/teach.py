@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,11 +196,14 @@ def finish_learned(
     settings: TeachSettings | None = None,
     *,
     progress: Progress | None = None,
+    trained_on: Collection[Path] = (),
 ) -> LearnedPart:
     """Export and check the network, calibrate its threshold, write its validation report.
 
     The second half of teaching; it may run on another machine than the
     training (a GPU trains, any CPU finishes), from a saved checkpoint.
+    ``trained_on``: the training images, so the report can say how many
+    validation images the network never saw.
     """
     cfg = settings or TeachSettings()
     tell = progress or _noop
@@ -230,13 +233,12 @@ def finish_learned(
         defects_per_image=cfg.validation_defects,
         progress=lambda k: tell("validating", k, len(valid), ""),
     )
-    trained_on = {str(p) for p in summary.get("trained_on", [])}
+    seen = {str(p) for p in trained_on}
     summary["images"] = summary.get("images", {}) | {
         "calibration": len(calibration_images),
         "validation": len(validation_images),
-        "n_validation_unseen": len({str(p) for _, p in validation_images} - trained_on),
+        "n_validation_unseen": len({str(p) for _, p in validation_images} - seen),
     }
-    summary.pop("trained_on", None)
     summary["onnx_max_abs_logit_diff"] = diff
     summary["calibration"] = choice.to_dict()
     summary["validation"] = figures
@@ -264,7 +266,14 @@ def teach_learned(
     t0 = time.perf_counter()
     train_set, calib_set, valid_set = split(images, cfg)
     trained = learn_network(train_set, calibration, cfg, progress=progress, init=init)
-    trained.summary["trained_on"] = [str(p) for _, p in train_set]
-    part = finish_learned(trained, calib_set, valid_set, calibration, cfg, progress=progress)
+    part = finish_learned(
+        trained,
+        calib_set,
+        valid_set,
+        calibration,
+        cfg,
+        progress=progress,
+        trained_on=[p for _, p in train_set],
+    )
     part.summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return part

@@ -86,10 +86,10 @@ class ViewMatcher:
 
     def detect_judged(self, image: PreparedImage) -> tuple[list[Indication], float]:
         """:meth:`detect` and the share of the part judged (see ``detect_judged``)."""
-        view, _ = self.reference.match_view(image)
+        view, _, registration = self.reference.match_registered(image)
         if view is None:
             return detect_judged(self.fallback, image)
-        return self.reference.detect_judged(image, view)
+        return self.reference.detect_judged(image, view, registration)
 
 
 __all__ = ["CASCADE_FIRST_SIGMAS", "DETECTOR_MODES", "ViewMatcher", "model_detectors"]

@@ -241,6 +241,8 @@ def learn_reference(
     loose = [item for items in groups.values() if len(items) < MIN_IMAGES for item in items]
     named = {name: items for name, items in groups.items() if len(items) >= MIN_IMAGES}
     if len(loose) >= MIN_IMAGES:
+        # each loose image is prepared here for grouping and again when its view is
+        # learned: holding every prepared image of a large folder would cost GBs
         smalls: list[Any] = []
         for _, image in load(loose):
             smalls.append(image if isinstance(image, str) else small_of(image.attenuation))
