@@ -9,13 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from castsight.detect.learned import LearnedDetector
+from castsight.io import write_radiograph
 from castsight.learn import teach as teach_module
 from castsight.model import load_artifact
 from castsight.preprocess.prepare import prepare
 from tests.learn.conftest import good_image, write_good_parts
 from tests.teach import teach_app
 
-FAST = ["--learned", "--steps", "4", "--minutes", "1"]
+FAST = ["--learned", "--network", "learned", "--steps", "4", "--minutes", "1"]
+GUIDED = ["--learned", "--steps", "4", "--minutes", "1"]  # aligned views: guided (auto)
 
 
 _app = teach_app
@@ -43,6 +45,45 @@ def test_teach_writes_learned_model_with_report(tmp_path: Path) -> None:
     assert isinstance(found, list)
 
 
+def test_teach_on_aligned_views_writes_guided_model(tmp_path: Path) -> None:
+    from castsight.accept.plan import load_plan
+    from castsight.detect.guided import GuidedDetector
+    from castsight.model.detectors import model_detectors
+
+    good = write_good_parts(tmp_path / "good", 6)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(_app(), ["teach", "--good", str(good), "--out", str(out), *GUIDED])
+    assert result.exit_code == 0, result.output
+    assert "guided detector: threshold" in result.stdout
+    model = load_artifact(out)
+    assert model.learned() is None
+    part = model.guided()
+    assert part is not None and 0.1 <= part.settings.threshold < 1.0
+    summary = part.summary
+    assert summary["training"]["fine_tuned"]  # from the shipped starting weights
+    assert summary["onnx_max_abs_logit_diff"] < 1e-3
+    assert summary["validation"]["defects"] > 0
+    report = out / "guided" / "report"
+    assert {p.name for p in report.iterdir()} == {"validation.json", "pod.png", "overlay.png"}
+    assert (out / "guided" / "weights.pt").is_file()
+    detector = model_detectors(out, load_plan("generic"))["detector_for"]("V01")
+    assert isinstance(detector, GuidedDetector)
+    found, judged = detector.detect_judged(prepare(good_image(9)))
+    assert isinstance(found, list) and 0.5 < judged <= 1.0
+
+
+def test_guided_needs_aligned_views(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    for k in range(2):  # too few images to learn a reference from
+        folder = good / f"P{k:04d}"
+        folder.mkdir(parents=True)
+        write_radiograph(good_image(k), folder / f"V0{k}.tif")
+    args = ["teach", "--good", str(good), "--out", str(tmp_path / "m"), *GUIDED]
+    result = CliRunner().invoke(_app(), [*args, "--network", "guided"])
+    assert result.exit_code == 2 and "needs aligned views" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
 def test_interrupted_teach_leaves_no_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     good = write_good_parts(tmp_path / "good", 3)
 
@@ -63,7 +104,8 @@ def test_a_bad_init_fails_before_any_learning(tmp_path: Path) -> None:
     good = write_good_parts(tmp_path / "good", 3)
     bare = tmp_path / "bare"
     save_artifact(bare, reference=None)  # a model without learned weights
-    for init, says in ((tmp_path / "nope", "no such model folder"), (bare, "no learned weights")):
+    for init, says in ((tmp_path / "nope", "no such model folder"),
+                       (bare, "no learned or guided weights")):  # fmt: skip
         args = ["teach", "--good", str(good), "--out", str(tmp_path / "m"), *FAST]
         result = CliRunner().invoke(_app(), [*args, "--init", str(init)])
         assert result.exit_code == 2 and says in result.stderr

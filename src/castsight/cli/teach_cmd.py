@@ -2,9 +2,11 @@
 
 Two things are learned, each where it applies: the ``reference`` detector's
 per-view statistics (when the good images are aligned views of one part:
-three or more images per view name that register), and the ``learned``
-detector (:mod:`castsight.learn`, needs the ``train`` extra: torch), taught
-on defects superimposed on the good images. The model is written once, at
+three or more images per view name that register), and with ``--learned`` a
+network taught on defects superimposed on the good images (needs the
+``train`` extra: torch): the ``guided`` detector's, which reads the
+reference comparison, when there is a reference; else the ``learned``
+detector's, which reads the image alone. The model is written once, at
 the end, atomically: Ctrl-C or an error leaves no model folder.
 """
 
@@ -55,8 +57,15 @@ def teach(
     learned: bool = typer.Option(
         False,
         "--learned/--no-learned",
-        help="Also teach the learned (CNN) detector (minutes; needs the train extra; not yet "
-        "better than reference or local, see BENCHMARKS.md).",
+        help="Also teach a network (minutes; needs the train extra): the guided detector's "
+        "when the views are aligned (it adds to the reference what the per-pixel test "
+        "misses), else the learned detector's (weak yet; see BENCHMARKS.md).",
+    ),
+    network: str = typer.Option(
+        "auto",
+        "--network",
+        help="Which network --learned teaches: auto (guided when the views are aligned, "
+        "else learned), guided, or learned.",
     ),
     steps: int = typer.Option(3000, min=1, help="Most training steps of the learned detector."),
     minutes: float = typer.Option(
@@ -69,8 +78,8 @@ def teach(
     init: str = typer.Option(
         "default",
         "--init",
-        help="Learned detector's starting weights: default (fine-tune the shipped default "
-        "model), none (random), or a model folder with learned weights.",
+        help="The network's starting weights: default (fine-tune the shipped ones), none "
+        "(random), or a model folder with learned (or guided) weights.",
     ),
     workers: int = typer.Option(
         1, min=0, help="Processes making training samples for the learned detector (0: none)."
@@ -90,10 +99,10 @@ def teach(
             raise InputError(out, "already exists; pass --overwrite to replace it")
         if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
             raise InputError(out, "exists and is not a castsight model; refusing to replace it")
+        if network not in ("auto", "guided", "learned"):
+            raise InputError(None, f"--network {network!r}: expected auto, guided or learned")
         if learned and init not in ("default", "none"):  # a bad --init fails now, not later
-            from castsight.model import learned_weights
-
-            learned_weights(init)
+            _check_init(init)
         part_type = load_plan(plan).part_type
         parts = discover_parts(good)
         n_images = sum(len(p.views) for p in parts)
@@ -103,7 +112,7 @@ def teach(
             (g / "_calibration" for g in good if (g / "_calibration").is_dir()), None
         )
         cal = load_calibration(cal_dir) if cal_dir is not None else None
-        learned_part = None
+        learned_part = guided_part = None
         with _bar() as bar:
             refs: dict[str, Any] | None = None
             task = bar.add_task("learning views", total=n_images, note="")
@@ -118,7 +127,13 @@ def teach(
             bar.remove_task(task)
             if learned:
                 options = _LearnedOptions(steps, minutes, false_rate, seed, init, workers)
-                learned_part = _teach_learned(parts, cal, bar, options)
+                if network == "guided" and not refs:
+                    raise InputError(good[0], "the guided detector needs aligned views "
+                                              "(a reference); none could be learned")  # fmt: skip
+                if refs and network != "learned":
+                    guided_part = _teach_learned(parts, cal, bar, options, refs)
+                else:
+                    learned_part = _teach_learned(parts, cal, bar, options)
         summary: dict[str, Any] = reference_summary(refs) if refs else {"views": 0, "warnings": []}
         training: dict[str, Any] = {
             **summary,
@@ -131,6 +146,7 @@ def teach(
             out,
             reference=refs,
             learned=learned_part,
+            guided=guided_part,
             part_type=part_type,
             training=training,
             overwrite=overwrite,
@@ -145,12 +161,14 @@ def teach(
         counts = sorted(summary["images_per_view"].values())
         per_view = str(counts[0]) if counts[0] == counts[-1] else f"{counts[0]}-{counts[-1]}"
         said.append(f"{summary['views']} views, {per_view} good images per view")
-    if learned_part is not None:
-        val = learned_part.summary["validation"]
+    for name, net in (("learned", learned_part), ("guided", guided_part)):
+        if net is None:
+            continue
+        val = net.summary["validation"]
         pod = val.get("pod_size_px") or {}
         a90 = pod.get("a90")
         said.append(
-            f"learned detector: threshold {learned_part.settings.threshold:.3f}, "
+            f"{name} detector: threshold {net.settings.threshold:.4g}, "
             f"validation recall {val['recall']:.2f}"
             + (f", a90 {a90:.1f} px" if a90 else "")
             + f", {val['false_per_good_image']:.2f} false/good image"
@@ -169,8 +187,21 @@ class _LearnedOptions:
     workers: int
 
 
-def _teach_learned(parts: list[Any], cal: Any, bar: Progress, opt: _LearnedOptions) -> Any:
-    """The learned detector's part of the model (needs torch: the ``train`` extra)."""
+def _check_init(init: str) -> None:
+    """A model folder given as ``--init`` holds weights to fine-tune."""
+    from castsight.model import load_artifact
+
+    manifest = load_artifact(init).manifest
+    if not any(isinstance(manifest.get(k), dict) and manifest[k].get("weights")
+               for k in ("learned", "guided")):  # fmt: skip
+        raise InputError(Path(init), "has no learned or guided weights to fine-tune")
+
+
+def _teach_learned(
+    parts: list[Any], cal: Any, bar: Progress, opt: _LearnedOptions, refs: Any = None
+) -> Any:
+    """A network's part of the model (needs torch: the ``train`` extra): the guided
+    detector's when ``refs`` (the reference just learned) are given, else the learned one's."""
     from dataclasses import replace
 
     try:
@@ -180,12 +211,13 @@ def _teach_learned(parts: list[Any], cal: Any, bar: Progress, opt: _LearnedOptio
             initial_network,
             teach_learned,
         )
+        from castsight.learn.teach_guided import initial_guided_network, teach_guided
     except ImportError as err:
         raise CastsightError(
             None,
             f"the learned detector needs the train extra (pip install castsight[train]): {err}",
         ) from None
-    init = initial_network(opt.init)
+    init = initial_guided_network(opt.init) if refs else initial_network(opt.init)
     base = TeachSettings()
     train = replace(
         base.train,
@@ -204,6 +236,8 @@ def _teach_learned(parts: list[Any], cal: Any, bar: Progress, opt: _LearnedOptio
             tasks[stage] = bar.add_task(stage, total=total, note="")
         bar.update(tasks[stage], completed=done, note=note)
 
+    if refs:
+        return teach_guided(images, refs, cal, settings, progress=progress, init=init)
     return teach_learned(images, cal, settings, progress=progress, init=init)
 
 

@@ -240,6 +240,9 @@ class ReferenceScore:
     noise_ratio: float
     """``k``: the spread was scaled by this (this image is noisier than the good ones)."""
     dof: int
+    scale: F32
+    """The per-pixel denominator of ``z`` (``z = deviation / scale``): the learned spread,
+    pooled, warped onto the image and scaled by ``noise_ratio``."""
     view: str = ""
     """The taught view the image was compared with (its own, or the one it matched)."""
 
@@ -263,6 +266,7 @@ class ReferenceDetector:
         self.support_sigmas = support_sigmas
         self.min_area_px = min_area_px
         self.min_correlation = min_correlation
+        self.floor = floor
         self._refs = dict(view_refs)
         self._templates = {v: registration_template(r.mean) for v, r in self._refs.items()}
         self._spread = {v: _spread(r, floor) for v, r in self._refs.items()}
@@ -335,8 +339,10 @@ class ReferenceDetector:
         dev = smooth(np.asarray(cv2.subtract(a, mean), np.float32))
         dev -= np.float32(offset)
         k = max(1.0, _noise_ratio(image, valid, ref.noise_var))
-        z = np.asarray(cv2.divide(dev, spread, scale=1.0 / math.sqrt(k)), np.float32)
-        return ReferenceScore(z, valid, reg, offset, dev, k, max(ref.n_images - 1, 1), view)
+        scale = np.asarray(spread * np.float32(math.sqrt(k)), np.float32)
+        z = np.asarray(cv2.divide(dev, scale), np.float32)
+        dof = max(ref.n_images - 1, 1)
+        return ReferenceScore(z, valid, reg, offset, dev, k, dof, scale, view)
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Indications in the image's own pixels: each holds a pixel past the threshold and
@@ -355,9 +361,11 @@ class ReferenceDetector:
         score = self.zscore(image, view, registration)
         part = int(np.count_nonzero(image.mask))
         judged = float(np.count_nonzero(score.valid)) / part if part else 0.0
-        return self._indications(image, score), judged
+        return self.indications(image, score), judged
 
-    def _indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
+    def indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
+        """The indications of a :meth:`zscore` result (seeds past the threshold, grown
+        over the support, thin edge lines dropped)."""
         view = score.view
         t_seed, t_support = self.z_threshold(view), self.z_threshold(view, self.support_sigmas)
         seeds = (np.abs(score.z) > np.float32(t_seed)) & score.valid

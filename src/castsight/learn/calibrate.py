@@ -68,10 +68,19 @@ class ThresholdChoice:
 
 def false_peaks(detector: LearnedDetector, image: PreparedImage) -> list[float]:
     """Peak probability of every region above :data:`FLOOR` on a good image."""
-    low = detector.with_settings(replace(detector.settings, threshold=FLOOR, min_area_px=1))
     a = np.ascontiguousarray(image.attenuation, np.float32)
-    prob = low.probability(normalise(a))
-    return [float(i.extras["probability"]) for i in low.indications(prob, a, image.mask)]
+    return region_peaks(detector, detector.probability(normalise(a)), a, image.mask)
+
+
+def region_peaks(
+    detector: LearnedDetector,
+    prob: NDArray[np.float32],
+    r: NDArray[np.float32],
+    mask: NDArray[np.bool_],
+) -> list[float]:
+    """Peak probability of every region of ``prob`` above :data:`FLOOR` on ``mask``."""
+    low = detector.with_settings(replace(detector.settings, threshold=FLOOR, min_area_px=1))
+    return [float(i.extras["probability"]) for i in low.indications(prob, r, mask)]
 
 
 def choose_threshold(
@@ -113,11 +122,17 @@ def validate(
     seed: int = 0,
     defects_per_image: int = 12,
     progress: Callable[[int], None] | None = None,
+    judge: Callable[[PreparedImage, PreparedImage | None], list[Indication]] | None = None,
+    label: str = "learned detector",
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Validation figures and report files (see the module docstring).
 
-    ``calibration``: one for all radiographs, or one each.
+    ``calibration``: one for all radiographs, or one each. ``judge(image, clean)``
+    finds the indications of a prepared image (``clean``: the good image a
+    superimposed one was made from, None for the good image itself); default
+    ``detector.detect(image)``. ``label`` names the detector in the overlay.
     """
+    find = judge or (lambda image, _clean: detector.detect(image))
     cals = (
         list(calibration) if isinstance(calibration, Sequence) else [calibration] * len(radiographs)
     )
@@ -128,7 +143,7 @@ def validate(
     overlay: tuple[Any, ...] | None = None
     for radiograph, cal in zip(radiographs, cals, strict=True):
         prep = prepare(radiograph, cal)
-        false_clean.append(len(detector.detect(prep)))
+        false_clean.append(len(find(prep, None)))
         out = superimpose(
             radiograph,
             rng,
@@ -138,7 +153,7 @@ def validate(
             offset=_dark_level(cal),
         )
         sup = prepare(out.radiograph, cal)
-        found = detector.detect(sup)
+        found = find(sup, prep)
         union = np.zeros(sup.shape, bool)
         for d in out.defects:
             full = d.full_mask(sup.shape)
@@ -169,7 +184,7 @@ def validate(
         else {"a50": pod.a50, "a90": pod.a90, "a90_95": pod.a90_95, "notes": list(pod.notes)},
         "threshold": detector.settings.threshold,
     }
-    files = {"pod.png": _pod_png(pod, sizes, hits), "overlay.png": _overlay_png(overlay)}
+    files = {"pod.png": _pod_png(pod, sizes, hits), "overlay.png": _overlay_png(overlay, label)}
     return figures, files
 
 
@@ -220,7 +235,7 @@ def _pod_png(pod: Any, sizes: Sequence[float], hits: Sequence[bool]) -> bytes:
     return _png(fig)
 
 
-def _overlay_png(overlay: tuple[Any, ...] | None) -> bytes:
+def _overlay_png(overlay: tuple[Any, ...] | None, label: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -238,6 +253,6 @@ def _overlay_png(overlay: tuple[Any, ...] | None) -> bytes:
         for ind in found:
             x, y, w, h = ind.bbox
             ax.add_patch(Rectangle((x - 1, y - 1), w + 2, h + 2, fill=False, ec="red", lw=1))
-    ax.set_title("green: superimposed defects, red: learned detector")
+    ax.set_title(f"green: superimposed defects, red: {label}")
     ax.axis("off")
     return _png(fig)

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from castsight.detect.normalise import local_noise, normalise
+from castsight.detect.normalise import CHANNELS, local_noise, normalise
 from castsight.preprocess.prepare import PreparedImage
 from castsight.simulate.shapes import KINDS, make_shape
 
@@ -217,8 +218,25 @@ def _augment(a: F32, rng: np.random.Generator, noise: float) -> F32:
     return np.asarray(a, np.float32)
 
 
+class Maker(Protocol):
+    """What training draws samples from (:class:`SampleMaker`, or the guided one)."""
+
+    channels: int
+    seed: int
+
+    def batch(self, n: int) -> tuple[F32, F32]:
+        """``n`` samples stacked: x (n, C, P, P), y (n, 1, P, P)."""
+        ...  # pragma: no cover
+
+    def reseeded(self, seed: int) -> Maker:
+        """The same source with another sample stream."""
+        ...  # pragma: no cover
+
+
 class SampleMaker:
     """Random training samples ``(x, y)`` (patch_px square, float32) from good crops."""
+
+    channels = CHANNELS
 
     def __init__(self, crops: Sequence[Crop], settings: SynthSettings, seed: int) -> None:
         if not crops:
@@ -227,6 +245,10 @@ class SampleMaker:
         self.settings = settings
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+
+    def reseeded(self, seed: int) -> SampleMaker:
+        """The same crops and settings, another sample stream."""
+        return SampleMaker(self.crops, self.settings, seed)
 
     def sample(self) -> tuple[F32, F32]:
         """One normalised patch (C x P x P) and its defect mask (P x P, 1.0 inside a defect)."""

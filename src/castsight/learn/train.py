@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F  # noqa: N812 (the usual name)
 
 from castsight.learn.net import DefectNet
-from castsight.learn.synth import SampleMaker
+from castsight.learn.synth import Maker
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,9 @@ def default_threads() -> int:
 
 
 class _Batches(torch.utils.data.IterableDataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Endless batches from a :class:`SampleMaker`; worker ``k`` draws from seed ``seed + k``."""
+    """Endless batches from a sample maker; worker ``k`` draws from its own seeded stream."""
 
-    def __init__(self, maker: SampleMaker, batch: int) -> None:
+    def __init__(self, maker: Maker, batch: int) -> None:
         self.maker, self.size = maker, batch
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -135,15 +135,13 @@ class _Batches(torch.utils.data.IterableDataset[tuple[torch.Tensor, torch.Tensor
         maker = self.maker
         if info is not None:  # a forked copy: give it a stream of its own
             torch.set_num_threads(1)
-            maker = SampleMaker(maker.crops, maker.settings, seed=maker.seed + 7919 * (info.id + 1))
+            maker = maker.reseeded(maker.seed + 7919 * (info.id + 1))
         while True:
             xb, yb = maker.batch(self.size)
             yield torch.from_numpy(xb), torch.from_numpy(yb)
 
 
-def batches(
-    maker: SampleMaker, settings: TrainSettings
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(maker: Maker, settings: TrainSettings) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The training batches: made here, or by ``settings.workers`` processes."""
     if settings.workers <= 0:
         return iter(_Batches(maker, settings.batch))
@@ -159,7 +157,7 @@ def batches(
 
 
 def train(
-    maker: SampleMaker,
+    maker: Maker,
     settings: TrainSettings,
     *,
     progress: Callable[[int, float], None] | None = None,
@@ -178,8 +176,11 @@ def train(
     torch.set_num_threads(settings.threads or default_threads())
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if init is None:
-        net = DefectNet(settings.widths, settings.stem)
+        net = DefectNet(settings.widths, settings.stem, maker.channels)
     else:  # fine-tune a copy (its architecture wins over the settings')
+        if init.channels != maker.channels:
+            raise ValueError(f"cannot fine-tune a {init.channels}-channel network on "
+                             f"{maker.channels}-channel samples")  # fmt: skip
         net = DefectNet(init.widths, init.stem_factor, init.channels)
         net.load_state_dict(init.state_dict())
     net = net.to(device)

@@ -10,13 +10,16 @@ Layout::
     MODEL/learned/weights.pt       its PyTorch weights, which a later teach fine-tunes
                                    from (optional; read only by castsight.learn)
     MODEL/learned/report/*         its validation report: validation.json, pod.png, ...
+    MODEL/guided/...               the guided detector's network, weights and report, laid
+                                   out as learned/ (optional; with a reference only)
 
 The manifest records the schema, castsight version, creation time (UTC), part
 type, the ``reference`` section (per view: file, shape, number of images,
 training noise level, notes), ``learned`` (null, or: ``file``, ``settings``
 for :class:`~castsight.detect.learned.LearnedSettings` (normalisation,
 calibrated threshold, tiling), ``summary`` (training, calibration and
-validation figures) and the ``report`` files) and a ``training`` summary.
+validation figures) and the ``report`` files), ``guided`` (the same, for the
+network of :mod:`castsight.detect.guided`) and a ``training`` summary.
 ``content_sha256`` is the sha256 over every payload file (all files but the
 manifest and dot-files), in sorted order of their relative paths, each fed
 as ``path NUL size(8 bytes, big endian) bytes``; :func:`load_artifact`
@@ -66,9 +69,8 @@ SCHEMA = "castsight.model/1"
 MANIFEST = "castsight-model.json"
 
 
-LEARNED_FILE = "learned/model.onnx"
-WEIGHTS_FILE = "learned/weights.pt"
-REPORT_DIR = "learned/report"
+NETWORKS = ("learned", "guided")
+"""Manifest sections (and folders) that hold a network: :class:`LearnedPart` each."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,14 @@ class ModelArtifact:
 
     def learned(self) -> LearnedPart | None:
         """The learned detector's network and settings, or None when the model has none."""
-        section = self.manifest.get("learned")
+        return self._network("learned")
+
+    def guided(self) -> LearnedPart | None:
+        """The guided detector's network and settings, or None when the model has none."""
+        return self._network("guided")
+
+    def _network(self, key: str) -> LearnedPart | None:
+        section = self.manifest.get(key)
         if not isinstance(section, dict):
             return None
         where = self.path / str(section.get("file"))
@@ -124,7 +133,7 @@ class ModelArtifact:
             onnx = where.read_bytes()
             settings = LearnedSettings.from_dict(dict(section.get("settings") or {}))
         except (OSError, TypeError, ValueError) as err:
-            raise InputError(where, f"learned model is unreadable ({err})") from None
+            raise InputError(where, f"{key} model is unreadable ({err})") from None
         return LearnedPart(onnx, settings, dict(section.get("summary") or {}))
 
     @property
@@ -161,6 +170,7 @@ def save_artifact(
     *,
     reference: Mapping[str, ReferenceView] | None,
     learned: LearnedPart | None = None,
+    guided: LearnedPart | None = None,
     part_type: str | None = None,
     training: Mapping[str, Any] | None = None,
     overwrite: bool = False,
@@ -185,7 +195,8 @@ def save_artifact(
         views: dict[str, Any] = {}
         for name, ref in (reference or {}).items():
             views[name] = _write_view(tmp, name, ref, taken={v["file"] for v in views.values()})
-        learned_entry = _write_learned(tmp, learned) if learned is not None else None
+        learned_entry = _write_learned(tmp, learned, "learned") if learned is not None else None
+        guided_entry = _write_learned(tmp, guided, "guided") if guided is not None else None
         manifest = {
             "schema": SCHEMA,
             "castsight_version": __version__,
@@ -194,6 +205,7 @@ def save_artifact(
             "content_sha256": content_sha256(tmp),
             "reference": {"views": views, "scale": 1} if reference is not None else None,
             "learned": learned_entry,
+            "guided": guided_entry,
             "training": dict(training or {}),
         }
         text = json.dumps(manifest, indent=2, allow_nan=False)  # views keep teaching order
@@ -238,9 +250,10 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     for name, entry in ((manifest.get("reference") or {}).get("views") or {}).items():
         if not isinstance(entry, dict) or not (root / str(entry.get("file"))).is_file():
             raise InputError(root, f"model is incomplete: reference of view {name!r} is missing")
-    learned = manifest.get("learned")
-    if isinstance(learned, dict) and not (root / str(learned.get("file"))).is_file():
-        raise InputError(root, "model is incomplete: the learned network is missing")
+    for key in NETWORKS:
+        section = manifest.get(key)
+        if isinstance(section, dict) and not (root / str(section.get("file"))).is_file():
+            raise InputError(root, f"model is incomplete: the {key} network is missing")
     digest = content_sha256(root)
     if digest != manifest.get("content_sha256"):
         raise InputError(
@@ -290,22 +303,24 @@ def _write_view(root: Path, name: str, ref: ReferenceView, taken: set[str]) -> d
             "noise_var": ref.noise_var, "notes": list(ref.notes)}  # fmt: skip
 
 
-def _write_learned(root: Path, learned: LearnedPart) -> dict[str, Any]:
-    (root / "learned").mkdir()
-    (root / LEARNED_FILE).write_bytes(learned.onnx)
+def _write_learned(root: Path, learned: LearnedPart, folder: str) -> dict[str, Any]:
+    """Write a network's files under ``folder`` (``learned`` or ``guided``); its manifest entry."""
+    onnx, weights, report = (f"{folder}/{name}" for name in ("model.onnx", "weights.pt", "report"))
+    (root / folder).mkdir()
+    (root / onnx).write_bytes(learned.onnx)
     names = []
     if learned.report:
-        (root / REPORT_DIR).mkdir()
+        (root / report).mkdir()
         for name, data in sorted(learned.report.items()):
             if "/" in name or name.startswith(".") or not name:
                 raise ValueError(f"bad report file name {name!r}")
-            (root / REPORT_DIR / name).write_bytes(data)
-            names.append(f"{REPORT_DIR}/{name}")
+            (root / report / name).write_bytes(data)
+            names.append(f"{report}/{name}")
     if learned.weights is not None:
-        (root / WEIGHTS_FILE).write_bytes(learned.weights)
-    return {"file": LEARNED_FILE, "settings": learned.settings.to_dict(),
+        (root / weights).write_bytes(learned.weights)
+    return {"file": onnx, "settings": learned.settings.to_dict(),
             "summary": dict(learned.summary), "report": names,
-            "weights": WEIGHTS_FILE if learned.weights is not None else None}  # fmt: skip
+            "weights": weights if learned.weights is not None else None}  # fmt: skip
 
 
 def _read_view(root: Path, name: str, entry: dict[str, Any]) -> ReferenceView:

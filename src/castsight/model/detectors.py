@@ -15,6 +15,7 @@ from typing import Any
 
 from castsight.accept.plan import InspectionPlan
 from castsight.detect.base import Detector, Indication, detect_judged
+from castsight.detect.guided import GuidedDetector
 from castsight.detect.reference import ReferenceDetector
 from castsight.errors import CastsightError
 from castsight.model.artifact import load_artifact
@@ -30,13 +31,13 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> di
     """``detector_for`` and ``model_info`` for an Inspector from a model artifact.
 
     ``auto``: views the model has a reference for use the ``reference``
-    detector; a view of another name is matched to a taught view by
-    registration (:class:`ViewMatcher`: loose images, renamed files) and
-    otherwise uses the ``learned`` detector when the model has one, else
-    ``local`` (each view's record and indication names its detector). ``cascade`` runs
+    detector (the ``guided`` one when the model has its network); a view of
+    another name is matched to a taught view by registration
+    (:class:`ViewMatcher`: loose images, renamed files) and otherwise uses
+    the ``learned`` detector when the model has one, else ``local`` (each
+    view's record and indication names its detector). ``cascade`` runs
     ``local`` at :data:`CASCADE_FIRST_SIGMAS` and keeps the candidates the
-    learned network confirms. A model
-    taught for another part type is refused.
+    learned network confirms. A model taught for another part type is refused.
     """
     from castsight.detect import LocalDetector, LocalSettings
     from castsight.detect.learned import CascadeDetector, LearnedDetector
@@ -51,10 +52,13 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> di
         )
     refs = artifact.reference() if mode in ("auto", "reference") else {}
     part = artifact.learned() if mode in ("auto", "learned", "cascade") else None
+    guided = artifact.guided() if mode == "auto" and refs else None
     if mode in ("learned", "cascade") and part is None:
         raise CastsightError(model, "has no learned detector; teach it with --learned")
     local = LocalDetector()
-    reference = ReferenceDetector(refs) if refs else None
+    reference: Any = ReferenceDetector(refs) if refs else None
+    if reference is not None and guided is not None:
+        reference = GuidedDetector(reference, LearnedDetector(guided.onnx, guided.settings))
     learned = LearnedDetector(part.onnx, part.settings) if part is not None else None
     fallback: Any = local
     if learned is not None:
@@ -76,7 +80,7 @@ class ViewMatcher:
     """The ``reference`` detector for an image whose view name it was not taught, when the
     image registers to one of its views; else the fallback detector."""
 
-    def __init__(self, reference: ReferenceDetector, fallback: Detector) -> None:
+    def __init__(self, reference: ReferenceDetector | GuidedDetector, fallback: Detector) -> None:
         self.reference, self.fallback = reference, fallback
         self.name = f"{reference.name}|{fallback.name}"
 
