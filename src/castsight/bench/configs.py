@@ -114,6 +114,51 @@ def _learned(ctx: Context) -> Inspector:
     return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
 
 
+GUIDED_MINUTES = 4.0
+"""CPU training budget of the guided network in the bench (as ``teach --minutes``)."""
+
+
+def _guided(ctx: Context) -> Inspector:
+    """The reference taught from ``good``, plus the guided network fine-tuned on the same
+    parts (as ``castsight teach --learned``; needs the ``train`` extra)."""
+    from dataclasses import replace
+
+    from castsight.errors import CastsightError
+    from castsight.io.parts import discover_parts
+    from castsight.model import load_artifact, save_artifact
+    from castsight.model.detectors import model_detectors
+
+    try:
+        from castsight.learn.teach import FINE_TUNE_LR, TeachSettings
+        from castsight.learn.teach_guided import initial_guided_network, teach_guided
+    except ImportError as err:
+        raise CastsightError(None, f"the guided detector needs the train extra: {err}") from None
+    model = teach_reference(ctx)
+    artifact = load_artifact(model)
+    refs = artifact.reference()
+    images = [(f"{p.serial}/{v.name}", v.path)
+              for p in discover_parts([ctx.data["good"]]) for v in p.views]  # fmt: skip
+    base = TeachSettings()
+    train = replace(base.train, time_budget_s=60.0 * GUIDED_MINUTES, lr=FINE_TUNE_LR)
+    bars: dict[str, tuple[Callable[[int], None] | None, list[int]]] = {}
+
+    def progress(stage: str, done: int, total: int, note: str) -> None:
+        del note
+        if stage not in bars:
+            bars[stage] = (ctx.advance(f"guided: {stage}", total), [0])
+        advance, seen = bars[stage]
+        if advance is not None and done > seen[0]:
+            advance(done - seen[0])
+        seen[0] = done
+
+    guided = teach_guided(images, refs, ctx.calibration("good"), replace(base, train=train),
+                          progress=progress, init=initial_guided_network("default"))  # fmt: skip
+    save_artifact(model, reference=refs, guided=guided, part_type=artifact.part_type,
+                  training=artifact.training, overwrite=True)  # fmt: skip
+    detectors = model_detectors(model, ctx.plan)
+    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
+
+
 PEER_PYTHON = Path(".venv-peer/bin/python")
 PEER_SCRIPT = Path("benchmarks/peer/run_peer.py")
 
@@ -139,6 +184,9 @@ CONFIGURATIONS: dict[str, Configuration] = {
     "local": InProcess("local", (), _local, "no training: Hessian blob AND closing residual"),
     "reference": InProcess(
         "reference", ("good",), _reference, "per-view reference taught from the good parts"
+    ),
+    "guided": InProcess(
+        "guided", ("good",), _guided, "reference plus the guided CNN fine-tuned on the good parts"
     ),
     "learned": InProcess(
         "learned", (), _learned, "the shipped learned model (CNN through onnxruntime)"
