@@ -1,12 +1,15 @@
 """Time one 28-view part of 1536 x 1536 uint16 views from disk to sentence, per stage.
 
     .venv/bin/python benchmarks/inspect_speed.py [--views 28] [--size 1536] [--workers 2]
-        [--detector local|reference] [--good 10]
+        [--detector local|reference|guided] [--good 10]
 
 Simulates the part once (not timed), then inspects it ``--repeat`` times with
 the shipped giga-underbody plan and prints the median time per part and the
 per-stage sums. ``--detector reference`` first simulates ``--good`` good parts
-of the same series and cell and teaches the views from them (not timed).
+of the same series and cell and teaches the views from them (not timed);
+``--detector guided`` adds the shipped guided starting weights to that model
+(untrained on these parts, threshold 0.9999: for timing, not accuracy; needs
+the ``train`` extra for the ONNX export).
 Stage times are CPU-side wall times summed over views, so with 2 workers they
 add up to more than the part time.
 """
@@ -27,7 +30,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1536)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--detector", choices=("local", "reference"), default="local")
+    ap.add_argument("--detector", choices=("local", "reference", "guided"), default="local")
     ap.add_argument("--good", type=int, default=10, help="good parts to teach reference from")
     args = ap.parse_args()
 
@@ -44,8 +47,8 @@ def main() -> None:
     part = discover_parts([root / "part"])[0]
     plan = load_plan("giga-underbody")
     kwargs: dict[str, Any] = {}
-    if args.detector == "reference":
-        kwargs = _teach(config, root, args.good, plan)
+    if args.detector in ("reference", "guided"):
+        kwargs = _teach(config, root, args.good, plan, guided=args.detector == "guided")
     inspector = Inspector(
         plan,
         calibration=load_calibration(root / "part" / "_calibration"),
@@ -76,7 +79,7 @@ def main() -> None:
         print(f"  {s[:-2]:<11} {med:6.2f} s summed over views ({med / n * 1000:5.1f} ms/view)")
 
 
-def _teach(config: Any, root: Path, n_good: int, plan: Any) -> dict[str, Any]:
+def _teach(config: Any, root: Path, n_good: int, plan: Any, guided: bool) -> dict[str, Any]:
     """Simulate good parts of the same series and cell, teach them, return Inspector kwargs."""
     import dataclasses
 
@@ -91,7 +94,28 @@ def _teach(config: Any, root: Path, n_good: int, plan: Any) -> dict[str, Any]:
     model = teach_reference_model(root / "good", root / "model", part_type=plan.part_type)
     print(f"taught {config.n_views} views from {n_good} good parts in "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    if guided:
+        _add_guided(model)
     return model_detectors(model, plan)
+
+
+def _add_guided(model: Path) -> None:
+    """Put the shipped guided starting weights into ``model`` (threshold 0.9999)."""
+    from castsight.detect.guided import GUIDED_NORMALISATION
+    from castsight.detect.learned import LearnedSettings
+    from castsight.learn.export import export_onnx
+    from castsight.learn.teach_guided import initial_guided_network
+    from castsight.model import load_artifact, save_artifact
+    from castsight.model.artifact import LearnedPart
+
+    net = initial_guided_network("default")
+    assert net is not None, "this installation has no guided starting weights"
+    settings = LearnedSettings(threshold=0.9999, multiple=net.multiple,
+                               normalisation=GUIDED_NORMALISATION)  # fmt: skip
+    artifact = load_artifact(model)
+    save_artifact(model, reference=artifact.reference(), overwrite=True,
+                  guided=LearnedPart(export_onnx(net), settings, {"for": "timing"}),
+                  part_type=artifact.part_type)  # fmt: skip
 
 
 if __name__ == "__main__":

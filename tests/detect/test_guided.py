@@ -58,3 +58,20 @@ def test_refuses_a_network_made_for_other_input() -> None:
         LearnedSettings().normalisation
     )
     assert LearnedDetector.name == "learned"
+
+
+def test_network_indication_is_sized_like_the_reference() -> None:
+    from castsight.detect.base import Indication
+    from castsight.detect.guided import _footprint
+
+    yy, xx = np.mgrid[:64, :64]
+    r = 8.0  # a pore: the path length through a sphere, a dome
+    dev = -0.05 * np.sqrt(np.clip(1 - ((yy - 30) ** 2 + (xx - 30) ** 2) / r**2, 0, None))
+    dev = dev.astype(np.float32)
+    dev[:, 50:53] = -0.05  # a deep line nearby (good variation) must not be swallowed
+    core = Indication((29, 29, 3, 3), np.ones((3, 3), bool), 1, 0.05, 6.0, "guided")
+    grown = _footprint(core, dev, np.ones(dev.shape, bool))
+    x, y, w, h = grown.bbox
+    # the quarter-depth footprint of a dome: 2 r sqrt(1 - 1/16) = 15.5 px across
+    assert 14 <= w <= 17 and 14 <= h <= 17 and x + w < 50
+    assert grown.mask.shape == (h, w) and grown.mask.sum() > 150

@@ -27,6 +27,8 @@ within a few pixels (so an unjudged bad pixel is no hole), or zero.
 :class:`GuidedDetector` reports the ``reference`` detector's own indications
 (its calibrated test stays in force) and adds the network's indications that
 none of them touches: the network can only add what the per-pixel test missed.
+Each added indication is sized like the reference's own: its footprint is
+grown to where the deviation reaches a quarter of its peak.
 
 >>> import numpy as np
 >>> a = np.random.default_rng(0).normal(1.0, 0.01, (64, 64)).astype(np.float32)
@@ -49,7 +51,14 @@ from numpy.typing import NDArray
 from castsight.detect.base import Indication
 from castsight.detect.learned import LearnedDetector
 from castsight.detect.normalise import COMPRESS, FINE_SIGMA_PX, local_noise
-from castsight.detect.reference import ReferenceDetector, ReferenceScore, Registration
+from castsight.detect.reference import (
+    FOOTPRINT_FRACTION,
+    GROW_PX,
+    ReferenceDetector,
+    ReferenceScore,
+    Registration,
+    judged_share,
+)
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
 
@@ -85,6 +94,31 @@ def _filled(v: F32, valid: NDArray[np.bool_]) -> F32:
     den = cv2.GaussianBlur(w, (0, 0), 1.0)
     fill = np.where(den > 0.05, num / np.maximum(den, np.float32(0.05)), np.float32(0.0))
     return np.asarray(np.where(valid, v, fill), np.float32)
+
+
+def _footprint(ind: Indication, deviation: F32, valid: NDArray[np.bool_]) -> Indication:
+    """The network's region grown to where the deviation reaches a quarter of its peak
+    (``FOOTPRINT_FRACTION``, within ``GROW_PX``), as the reference sizes its own: the
+    network is surest of a defect's core, and a defect measured by its core alone could
+    pass a size limit it fails."""
+    if ind.depth <= 0:
+        return ind
+    x, y, w, h = ind.bbox
+    rows, cols = deviation.shape
+    y0, x0 = max(y - GROW_PX, 0), max(x - GROW_PX, 0)
+    y1, x1 = min(y + h + GROW_PX, rows), min(x + w + GROW_PX, cols)
+    side = -ind.polarity * deviation[y0:y1, x0:x1]
+    level = np.float32(FOOTPRINT_FRACTION * ind.depth)
+    support = ((side >= level) & valid[y0:y1, x0:x1]).astype(np.uint8)
+    seed = np.zeros(support.shape, bool)
+    seed[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = ind.mask
+    _, labels = cv2.connectedComponents(support, connectivity=8)
+    grown = np.isin(labels, np.unique(labels[seed & (support > 0)])) & (labels > 0)
+    grown |= seed
+    ys, xs = np.nonzero(grown)
+    top, left = int(ys.min()), int(xs.min())
+    mask = grown[top : int(ys.max()) + 1, left : int(xs.max()) + 1]
+    return replace(ind, bbox=(x0 + left, y0 + top, mask.shape[1], mask.shape[0]), mask=mask)
 
 
 def _touches(a: Indication, b: Indication) -> bool:
@@ -127,9 +161,7 @@ class GuidedDetector:
     ) -> tuple[list[Indication], float]:
         """:meth:`ReferenceDetector.detect_judged`, with the network's additions."""
         score = self.reference.zscore(image, view, registration)
-        part = int(np.count_nonzero(image.mask))
-        judged = float(np.count_nonzero(score.valid)) / part if part else 0.0
-        return self.judge(image, score), judged
+        return self.judge(image, score), judged_share(image, score)
 
     def judge(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
         """The reference's indications of ``score`` and the network's that touch none."""
@@ -138,7 +170,7 @@ class GuidedDetector:
             guided_input(image.attenuation, score.deviation, score.scale, score.valid)
         )
         extra = [
-            replace(ind, detector=self.name)
+            _footprint(replace(ind, detector=self.name), score.deviation, score.valid)
             for ind in self.network.indications(prob, score.deviation, score.valid)
             if not any(_touches(ind, f) for f in found)
         ]

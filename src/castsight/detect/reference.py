@@ -76,7 +76,7 @@ its peak depth lies at 0.87 r: a half-depth footprint undersizes pores by
 15-24 % (a 2.4 mm pore would pass a 2 mm limit). At a quarter of the peak the
 equivalent diameter is 0.94-0.98 of the true one for pores of 6 px and more
 after 1-1.5 px of blur, and up to 1.4x for 4 px ones (the safe side)."""
-_GROW = 32
+GROW_PX = 32
 """How far (px) an indication may grow from its seeds into the support."""
 
 
@@ -359,9 +359,7 @@ class ReferenceDetector:
         frame's edge band or where too few good parts covered it); ``view`` and
         ``registration`` as in :meth:`zscore`."""
         score = self.zscore(image, view, registration)
-        part = int(np.count_nonzero(image.mask))
-        judged = float(np.count_nonzero(score.valid)) / part if part else 0.0
-        return self.indications(image, score), judged
+        return self.indications(image, score), judged_share(image, score)
 
     def indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
         """The indications of a :meth:`zscore` result (seeds past the threshold, grown
@@ -372,8 +370,8 @@ class ReferenceDetector:
         x0, y0, w0, h0 = cv2.boundingRect(seeds.astype(np.uint8))
         if w0 == 0:
             return []
-        x0, y0 = max(x0 - _GROW, 0), max(y0 - _GROW, 0)  # room to grow into the support
-        crop = (slice(y0, y0 + h0 + 2 * _GROW), slice(x0, x0 + w0 + 2 * _GROW))
+        x0, y0 = max(x0 - GROW_PX, 0), max(y0 - GROW_PX, 0)  # room to grow into the support
+        crop = (slice(y0, y0 + h0 + 2 * GROW_PX), slice(x0, x0 + w0 + 2 * GROW_PX))
         z, dev, ok, seed = score.z[crop], score.deviation[crop], score.valid[crop], seeds[crop]
         reg = score.registration
         extras = {"registration_cc": round(reg.correlation, 4),
@@ -408,6 +406,12 @@ class ReferenceDetector:
                     detector=self.name, extras=dict(extras),
                 ))  # fmt: skip
         return sorted(found, key=lambda ind: -ind.significance)
+
+
+def judged_share(image: PreparedImage, score: ReferenceScore) -> float:
+    """Share (0..1) of the image's part pixels that ``score`` judges."""
+    part = int(np.count_nonzero(image.mask))
+    return float(np.count_nonzero(score.valid)) / part if part else 0.0
 
 
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)

@@ -23,7 +23,6 @@ their smoothed change to the deviation too, and makes the input with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -33,7 +32,7 @@ from numpy.typing import NDArray
 from castsight.detect.guided import CHANNELS, guided_input
 from castsight.detect.normalise import local_noise
 from castsight.detect.reference import ReferenceScore, smooth
-from castsight.learn.synth import SynthSettings, _pick, add_defect
+from castsight.learn.synth import CropSampler, SynthSettings, _pick, add_defect
 
 F32 = NDArray[np.float32]
 
@@ -145,22 +144,10 @@ def cut_guided_crops(
     return crops
 
 
-class GuidedSampleMaker:
+class GuidedSampleMaker(CropSampler):
     """Random training samples ``(x, y)`` for the guided network from good crops."""
 
     channels = CHANNELS
-
-    def __init__(self, crops: Sequence[GuidedCrop], settings: SynthSettings, seed: int) -> None:
-        if not crops:
-            raise ValueError("no crops to make samples from")
-        self.crops = list(crops)
-        self.settings = settings
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-
-    def reseeded(self, seed: int) -> GuidedSampleMaker:
-        """The same crops and settings, another sample stream."""
-        return GuidedSampleMaker(self.crops, self.settings, seed)
 
     def sample(self) -> tuple[F32, F32]:
         """One input patch (``CHANNELS`` x P x P) and its defect mask (P x P)."""
@@ -194,11 +181,6 @@ class GuidedSampleMaker:
         core = (slice(mg, mg + cfg.patch_px),) * 2
         y = (label & valid)[core].astype(np.float32)
         return np.ascontiguousarray(x[(slice(None), *core)]), y
-
-    def batch(self, n: int) -> tuple[F32, F32]:
-        """``n`` samples stacked: x (n, C, P, P), y (n, 1, P, P)."""
-        xs, ys = zip(*(self.sample() for _ in range(n)), strict=True)
-        return np.stack(xs), np.stack(ys)[:, None]
 
 
 def guided_crops_of(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, Self
 
 import cv2
 import numpy as np
@@ -233,12 +233,13 @@ class Maker(Protocol):
         ...  # pragma: no cover
 
 
-class SampleMaker:
-    """Random training samples ``(x, y)`` (patch_px square, float32) from good crops."""
+class CropSampler:
+    """What the sample makers share: crops, settings and a seeded stream; :meth:`batch`
+    stacks :meth:`sample`, which each maker defines."""
 
     channels = CHANNELS
 
-    def __init__(self, crops: Sequence[Crop], settings: SynthSettings, seed: int) -> None:
+    def __init__(self, crops: Sequence[Any], settings: SynthSettings, seed: int) -> None:
         if not crops:
             raise ValueError("no crops to make samples from")
         self.crops = list(crops)
@@ -246,9 +247,22 @@ class SampleMaker:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
 
-    def reseeded(self, seed: int) -> SampleMaker:
+    def reseeded(self, seed: int) -> Self:
         """The same crops and settings, another sample stream."""
-        return SampleMaker(self.crops, self.settings, seed)
+        return type(self)(self.crops, self.settings, seed)
+
+    def sample(self) -> tuple[F32, F32]:
+        """One input patch (C x P x P) and its defect mask (P x P)."""
+        raise NotImplementedError
+
+    def batch(self, n: int) -> tuple[F32, F32]:
+        """``n`` samples stacked: x (n, C, P, P), y (n, 1, P, P)."""
+        xs, ys = zip(*(self.sample() for _ in range(n)), strict=True)
+        return np.stack(xs), np.stack(ys)[:, None]
+
+
+class SampleMaker(CropSampler):
+    """Random training samples ``(x, y)`` (patch_px square, float32) from good crops."""
 
     def sample(self) -> tuple[F32, F32]:
         """One normalised patch (C x P x P) and its defect mask (P x P, 1.0 inside a defect)."""
@@ -284,8 +298,3 @@ class SampleMaker:
         mg = cfg.margin_px
         core = (slice(mg, mg + cfg.patch_px),) * 2
         return np.ascontiguousarray(x[(slice(None), *core)]), label[core].astype(np.float32)
-
-    def batch(self, n: int) -> tuple[F32, F32]:
-        """``n`` samples stacked: x (n, C, P, P), y (n, 1, P, P)."""
-        xs, ys = zip(*(self.sample() for _ in range(n)), strict=True)
-        return np.stack(xs), np.stack(ys)[:, None]
