@@ -21,15 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from castsight.detect.reference import ReferenceDetector
-from castsight.io import read_radiograph
 from castsight.io.parts import discover_parts
 from castsight.learn.export import export_onnx, verify_onnx
-from castsight.learn.guided import GuidedSampleMaker, guided_crops_of
+from castsight.learn.guided import GuidedSampleMaker
 from castsight.learn.synth import SynthSettings
+from castsight.learn.teach_guided import training_crops
 from castsight.learn.train import TrainSettings, load_checkpoint, save_checkpoint, train
 from castsight.model.artifact import load_artifact
-from castsight.preprocess.prepare import load_calibration, prepare
+from castsight.preprocess.prepare import load_calibration
 
 
 def main() -> None:
@@ -71,19 +70,12 @@ def main() -> None:
 
         refs = learn_reference(parts, cal)
         print(f"reference learned at {time.perf_counter() - t0:.0f} s", flush=True)
-    det = ReferenceDetector(refs)
     synth = SynthSettings(crops_per_image=args.crops_per_image)
-    rng = np.random.default_rng(0)
-    crops = []
-    for part in parts:
-        for view in part.views:
-            if view.name not in refs:
-                continue
-            image = prepare(read_radiograph(view.path), cal)
-            score = det.zscore(image)
-            blur = float(image.quality.noise.blur_sigma_px)
-            crops += guided_crops_of(image.attenuation, score, refs[view.name].n_images,
-                                     det.floor, blur, synth, rng)  # fmt: skip
+    images = [(f"{p.serial}/{v.name}", v.path) for p in parts for v in p.views]
+    notes: list[str] = []
+    crops = training_crops(images, refs, cal, synth, np.random.default_rng(0), notes=notes)
+    for note in notes:
+        print(f"note: {note}")
     print(f"{len(crops)} crops at {time.perf_counter() - t0:.0f} s", flush=True)
     widths = tuple(int(w) for w in args.widths.split(","))
     settings = TrainSettings(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from castsight.learn.calibrate import choose_threshold, region_peaks, validate
 from castsight.learn.export import export_onnx, verify_onnx
 from castsight.learn.guided import GuidedCrop, GuidedSampleMaker, guided_crops_of, loo_score
 from castsight.learn.net import DefectNet
+from castsight.learn.synth import SynthSettings
 from castsight.learn.teach import (
     Calibrations,
     Progress,
@@ -49,6 +50,7 @@ from castsight.learn.teach import (
 from castsight.learn.train import checkpoint_bytes, load_checkpoint, train
 from castsight.model.artifact import LearnedPart
 from castsight.preprocess.prepare import PreparedImage, prepare
+from castsight.radiograph import Radiograph
 
 GUIDED_INIT = Path(__file__).resolve().parent.parent / "data" / "guided-init.pt"
 """Starting weights shipped with castsight (``tools/train_guided.py`` on the standard
@@ -107,6 +109,45 @@ class _Comparer:
                          None if clean is None else clean.deviation)  # fmt: skip
 
 
+def _read(
+    items: Sequence[tuple[str, Path]], notes: list[str], tell: Progress, stage: str
+) -> Iterator[tuple[Radiograph, Path]]:
+    """The readable radiographs of ``items``, one at a time; the others noted."""
+    for i, (label, path) in enumerate(items):
+        try:
+            yield read_radiograph(path), path
+        except CastsightError as err:
+            notes.append(f"{label}: {short_reason(err)}")
+        tell(stage, i + 1, len(items), "")
+
+
+def training_crops(
+    images: Sequence[tuple[str, Path]],
+    refs: Mapping[str, ReferenceView],
+    calibration: Calibrations,
+    synth: SynthSettings,
+    rng: np.random.Generator,
+    *,
+    notes: list[str],
+    progress: Progress | None = None,
+) -> list[GuidedCrop]:
+    """Crops of the good ``images`` with their leave-one-out comparisons (read one at a
+    time); images that cannot be read or match no taught view are noted."""
+    compare = _Comparer(refs)
+    crops: list[GuidedCrop] = []
+    for radiograph, path in _read(images, notes, progress or _noop, "comparing good images"):
+        image = prepare(radiograph, _calibration_for(calibration, path))
+        score = compare.score(image)
+        if score is None:
+            notes.append(f"{path}: matches no taught view; not trained on")
+            continue
+        blur = float(image.quality.noise.blur_sigma_px)
+        n = refs[score.view].n_images
+        crops += guided_crops_of(image.attenuation, score, n, compare.reference.floor, blur,
+                                 synth, rng)  # fmt: skip
+    return crops
+
+
 def teach_guided(
     images: Sequence[tuple[str, Path]],
     refs: Mapping[str, ReferenceView],
@@ -125,30 +166,10 @@ def teach_guided(
     t0 = time.perf_counter()
     compare = _Comparer(refs)
     train_set, calib_set, valid_set = split(images, cfg)
-    rng = np.random.default_rng(cfg.seed)
     notes: list[str] = []
-
-    def loaded(items: Sequence[tuple[str, Path]], stage: str) -> list[tuple[Any, Path]]:
-        out = []
-        for i, (label, path) in enumerate(items):
-            try:
-                out.append((read_radiograph(path), path))
-            except CastsightError as err:
-                notes.append(f"{label}: {short_reason(err)}")
-            tell(stage, i + 1, len(items), "")
-        return out
-
-    crops: list[GuidedCrop] = []
-    for radiograph, path in loaded(train_set, "comparing good images"):
-        image = prepare(radiograph, _calibration_for(calibration, path))
-        score = compare.score(image)
-        if score is None:
-            notes.append(f"{path}: matches no taught view; not trained on")
-            continue
-        blur = float(image.quality.noise.blur_sigma_px)
-        n = refs[score.view].n_images
-        crops += guided_crops_of(image.attenuation, score, n, compare.reference.floor, blur,
-                                 cfg.synth, rng)  # fmt: skip
+    rng = np.random.default_rng(cfg.seed)
+    crops = training_crops(train_set, refs, calibration, cfg.synth, rng, notes=notes,
+                           progress=tell)  # fmt: skip
     if not crops:
         raise InputError(None, "no good image compared with the reference: nothing to train on")
     t_prep = time.perf_counter() - t0
@@ -166,7 +187,7 @@ def teach_guided(
     base_settings = LearnedSettings(multiple=net.multiple, normalisation=GUIDED_NORMALISATION)
     network = LearnedDetector(onnx, base_settings)
     peaks = []
-    for radiograph, path in loaded(calib_set, "calibrating threshold"):
+    for radiograph, path in _read(calib_set, notes, tell, "calibrating threshold"):
         image = prepare(radiograph, _calibration_for(calibration, path))
         found = compare.score(image)
         if found is not None:
@@ -178,8 +199,14 @@ def teach_guided(
     network = network.with_settings(replace(base_settings, threshold=choice.threshold))
     guided = GuidedDetector(compare.reference, network)
 
+    clean_scores: dict[int, ReferenceScore | None] = {}  # validate judges clean, then superimposed
+
     def judge(image: PreparedImage, clean: PreparedImage | None) -> list[Indication]:
-        base = compare.score(clean if clean is not None else image)
+        good = clean if clean is not None else image
+        if id(good) not in clean_scores:
+            clean_scores.clear()
+            clean_scores[id(good)] = compare.score(good)
+        base = clean_scores[id(good)]
         if base is None:
             return []
         if clean is None:
@@ -187,7 +214,7 @@ def teach_guided(
         score = compare.reference.zscore(image, base.view, base.registration)
         return guided.judge(image, compare.loo(score, clean=base))
 
-    valid = loaded(valid_set, "reading validation images")
+    valid = list(_read(valid_set, notes, tell, "reading validation images"))
     figures, files = validate(
         network,
         [radiograph for radiograph, _ in valid],
