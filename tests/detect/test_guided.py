@@ -72,6 +72,7 @@ def test_network_indication_is_sized_like_the_reference() -> None:
     core = Indication((29, 29, 3, 3), np.ones((3, 3), bool), 1, 0.05, 6.0, "guided")
     grown = _footprint(core, dev, np.ones(dev.shape, bool))
     x, y, w, h = grown.bbox
+    assert y < 30 < y + h
     # the quarter-depth footprint of a dome: 2 r sqrt(1 - 1/16) = 15.5 px across
     assert 14 <= w <= 17 and 14 <= h <= 17 and x + w < 50
     assert grown.mask.shape == (h, w) and grown.mask.sum() > 150
