@@ -67,9 +67,11 @@ def teach(
         help="Which network --learned teaches: auto (guided when the views are aligned, "
         "else learned), guided, or learned.",
     ),
-    steps: int = typer.Option(3000, min=1, help="Most training steps of the learned detector."),
+    steps: int = typer.Option(
+        100_000, min=1, help="Most training steps (by default --minutes is what stops it)."
+    ),
     minutes: float = typer.Option(
-        10.0, min=0.01, help="Training time budget of the learned detector (minutes)."
+        10.0, min=0.01, help="Training time budget of the network (minutes)."
     ),
     false_rate: float = typer.Option(
         0.01, min=0.0, help="Target false indications per good image (threshold calibration)."
