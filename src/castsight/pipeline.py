@@ -76,6 +76,10 @@ class ViewResult:
     quality: dict[str, float] | None = None
     judged_pct: float | None = None
     """Share of the part's pixels the detector judged (%); the rest was not inspected."""
+    deviating_pct: float | None = None
+    """Share of the judged pixels that deviate from the learned good parts (%; detectors
+    with a reference only): over ``quality.max_deviating_pct`` the view is not like the
+    taught ones (posed outside their range, or another part)."""
     indications: tuple[Indication, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     zones: tuple[str, ...] = ()
@@ -207,7 +211,7 @@ class Inspector:
         detector = self.detector_for(name)
         t1 = time.perf_counter()
         try:
-            found, judged = detect_judged(detector, prep)
+            found, judged, deviating = detect_judged(detector, prep)
             indications = tuple(found)
         except CastsightError as err:
             finding = Finding("detector", "view", name, on_fail, f"view {name}: {err.reason}")
@@ -229,10 +233,19 @@ class Inspector:
                 f"view {name}: the {detector.name} detector judged {judged_pct:.1f} % of the "
                 f"part < {self.plan.quality.min_judged_pct:g} % (the rest was not inspected)",
             ))  # fmt: skip
+        deviating_pct = None if deviating is None else round(100.0 * deviating, 3)
+        limit = self.plan.quality.max_deviating_pct
+        if deviating_pct is not None and deviating_pct > limit:
+            findings.append(Finding(
+                "quality.max_deviating_pct", "view", name, on_fail,
+                f"view {name}: {deviating_pct:.2f} % of the part deviates from the taught good "
+                f"parts (> {limit:g} %): posed outside their range, or another part?",
+            ))  # fmt: skip
         result = replace(
             base,
             detector=detector.name,
             judged_pct=judged_pct,
+            deviating_pct=deviating_pct,
             indications=indications,
             measurements=measurements,
             zones=zones,

@@ -68,8 +68,8 @@ def test_teach_on_aligned_views_writes_guided_model(tmp_path: Path) -> None:
     assert (out / "guided" / "weights.pt").is_file()
     detector = model_detectors(out, load_plan("generic"))["detector_for"]("V01")
     assert isinstance(detector, GuidedDetector)
-    found, judged = detector.detect_judged(prepare(good_image(9)))
-    assert isinstance(found, list) and 0.5 < judged <= 1.0
+    found, judged, deviating = detector.detect_judged(prepare(good_image(9)))
+    assert isinstance(found, list) and 0.5 < judged <= 1.0 and deviating is not None
 
 
 def test_guided_needs_aligned_views(tmp_path: Path) -> None:

@@ -127,6 +127,30 @@ def test_a_part_the_detector_judged_only_in_part_is_never_ok(tmp_path: Path) -> 
     assert again.inspect(discover_parts([tmp_path])[0]).sentence == "OK"
 
 
+class _Unlike:
+    """A detector with a reference that finds the view unlike its good parts."""
+
+    name = "unlike"
+
+    def detect(self, image: object) -> list[object]:
+        return []
+
+    def detect_judged(self, image: object) -> tuple[list[object], float, float]:
+        return [], 0.97, 0.05  # 5 % of the judged part deviates: no taught pose
+
+
+def test_a_view_unlike_the_taught_good_parts_is_never_ok(tmp_path: Path) -> None:
+    _part(tmp_path, "P1", {"V01": _plate()})
+    plan = load_plan("generic")
+    inspector = Inspector(plan, detector_for=lambda view: _Unlike())  # type: ignore[arg-type,return-value]
+    record = inspector.inspect(discover_parts([tmp_path])[0])
+    assert record.sentence == plan.on_uninspectable
+    assert record.views[0].deviating_pct == 5.0
+    assert {f.rule for f in record.findings} == {"quality.max_deviating_pct"}
+    assert "posed outside" in record.findings[0].message
+    assert record.to_dict()["views"][0]["deviating_pct"] == 5.0
+
+
 def test_a_detector_that_judges_the_whole_part_says_so(tmp_path: Path) -> None:
     _part(tmp_path, "P1", {"V01": _plate()})
     record = Inspector(load_plan("generic")).inspect(discover_parts([tmp_path])[0])

@@ -104,6 +104,14 @@ class QualityGate(_Model):
         description="the detector must judge this much of the part (the reference detector "
         "leaves its frame-edge band and pixels too few good parts covered)",
     )
+    max_deviating_pct: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="a view compared with learned good parts may deviate from them (past 4 "
+        "sigma) over at most this much of the judged part; more: posed outside the taught "
+        "range, or another part (defects cover far less)",
+    )
 
 
 class ViewPlan(_Model):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,8 +88,22 @@ class Detector(Protocol):
         ...
 
 
-def detect_judged(detector: Detector, image: PreparedImage) -> tuple[list[Indication], float]:
-    """Indications, and the share (0..1) of the part's pixels the detector judged.
+class Judged(NamedTuple):
+    """What a detector found in a view, and how much of the view it could judge."""
+
+    indications: list[Indication]
+    share: float
+    """Share (0..1) of the part's pixels the detector judged."""
+    deviating: float | None = None
+    """Share (0..1) of the judged pixels that deviate from the learned good parts past
+    ``DEVIATING_SIGMAS`` (detectors with a reference; None for the others). Defects
+    cover a small share; a view posed outside the taught range, or another part,
+    deviates along every edge."""
+
+
+def detect_judged(detector: Detector, image: PreparedImage) -> Judged:
+    """Indications, the share (0..1) of the part's pixels the detector judged, and the
+    share that deviates from the learned good parts (:class:`Judged`).
 
     A detector that judges only part of the image (``reference``: the pixels
     its good parts covered, away from the frame's edge) has its own
@@ -98,6 +112,6 @@ def detect_judged(detector: Detector, image: PreparedImage) -> tuple[list[Indica
     """
     own = getattr(detector, "detect_judged", None)
     if callable(own):
-        found, judged = own(image)
-        return list(found), float(judged)
-    return detector.detect(image), 1.0
+        got = own(image)
+        return Judged(list(got[0]), float(got[1]), *got[2:3])
+    return Judged(detector.detect(image), 1.0)

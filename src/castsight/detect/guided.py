@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from castsight.detect.base import Indication
+from castsight.detect.base import Indication, Judged
 from castsight.detect.learned import LearnedDetector
 from castsight.detect.normalise import COMPRESS, FINE_SIGMA_PX, local_noise
 from castsight.detect.reference import (
@@ -57,7 +57,6 @@ from castsight.detect.reference import (
     ReferenceDetector,
     ReferenceScore,
     Registration,
-    judged_share,
 )
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
@@ -158,10 +157,10 @@ class GuidedDetector:
         image: PreparedImage,
         view: str | None = None,
         registration: Registration | None = None,
-    ) -> tuple[list[Indication], float]:
+    ) -> Judged:
         """:meth:`ReferenceDetector.detect_judged`, with the network's additions."""
         score = self.reference.zscore(image, view, registration)
-        return self.judge(image, score), judged_share(image, score)
+        return self.reference.judged(image, score, self.judge(image, score))
 
     def judge(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
         """The reference's indications of ``score`` and the network's that touch none."""

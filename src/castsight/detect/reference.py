@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from castsight.detect.base import Indication
+from castsight.detect.base import Indication, Judged
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
 
@@ -76,6 +76,10 @@ its peak depth lies at 0.87 r: a half-depth footprint undersizes pores by
 15-24 % (a 2.4 mm pore would pass a 2 mm limit). At a quarter of the peak the
 equivalent diameter is 0.94-0.98 of the true one for pores of 6 px and more
 after 1-1.5 px of blur, and up to 1.4x for 4 px ones (the safe side)."""
+DEVIATING_SIGMAS = 4.0
+"""A judged pixel deviates from the good parts when its ``|z|`` passes this (as a tail
+probability): on the standard test views the median view has 0.0002 % such pixels
+and 1 in 300 has over 1 %; parts posed outside the taught range have 1-7 %."""
 GROW_PX = 32
 """How far (px) an indication may grow from its seeds into the support."""
 
@@ -354,12 +358,23 @@ class ReferenceDetector:
         image: PreparedImage,
         view: str | None = None,
         registration: Registration | None = None,
-    ) -> tuple[list[Indication], float]:
+    ) -> Judged:
         """:meth:`detect`, and the share of the part's pixels judged (the rest lies in the
         frame's edge band or where too few good parts covered it); ``view`` and
         ``registration`` as in :meth:`zscore`."""
         score = self.zscore(image, view, registration)
-        return self.indications(image, score), judged_share(image, score)
+        return self.judged(image, score, self.indications(image, score))
+
+    def judged(
+        self, image: PreparedImage, score: ReferenceScore, found: list[Indication]
+    ) -> Judged:
+        """:class:`~castsight.detect.base.Judged` of ``found`` in a compared image: the share
+        of the part judged and the share of that past :data:`DEVIATING_SIGMAS`."""
+        part = int(np.count_nonzero(image.mask))
+        n_valid = int(np.count_nonzero(score.valid))
+        t = np.float32(self.z_threshold(score.view, DEVIATING_SIGMAS))
+        far = int(np.count_nonzero((np.abs(score.z) > t) & score.valid))
+        return Judged(found, n_valid / part if part else 0.0, far / n_valid if n_valid else 0.0)
 
     def indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
         """The indications of a :meth:`zscore` result (seeds past the threshold, grown
@@ -406,12 +421,6 @@ class ReferenceDetector:
                     detector=self.name, extras=dict(extras),
                 ))  # fmt: skip
         return sorted(found, key=lambda ind: -ind.significance)
-
-
-def judged_share(image: PreparedImage, score: ReferenceScore) -> float:
-    """Share (0..1) of the image's part pixels that ``score`` judges."""
-    part = int(np.count_nonzero(image.mask))
-    return float(np.count_nonzero(score.valid)) / part if part else 0.0
 
 
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)

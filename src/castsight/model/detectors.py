@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from castsight.accept.plan import InspectionPlan
-from castsight.detect.base import Detector, Indication, detect_judged
+from castsight.detect.base import Detector, Indication, Judged, detect_judged
 from castsight.detect.guided import GuidedDetector
 from castsight.detect.reference import ReferenceDetector
 from castsight.errors import CastsightError
@@ -88,7 +88,7 @@ class ViewMatcher:
         """Indications of whichever detector judges ``image``."""
         return self.detect_judged(image)[0]
 
-    def detect_judged(self, image: PreparedImage) -> tuple[list[Indication], float]:
+    def detect_judged(self, image: PreparedImage) -> Judged:
         """:meth:`detect` and the share of the part judged (see ``detect_judged``)."""
         view, _, registration = self.reference.match_registered(image)
         if view is None:

@@ -209,6 +209,8 @@ def _view(
     )
     if view.get("judged_pct") is not None:
         model.quality.append(("judged_pct", _num(view["judged_pct"], "{:.3g}")))
+    if view.get("deviating_pct") is not None:
+        model.quality.append(("deviating_pct", _num(view["deviating_pct"], "{:.3g}")))
     path = view.get("path")
     if not path:
         model.image_error = "no image path in the record"

@@ -88,6 +88,7 @@ def record_dict(record: InspectionRecord) -> dict[str, Any]:
             "pixel_size_mm": v.pixel_size_mm,
             "quality": v.quality,
             "judged_pct": v.judged_pct,
+            "deviating_pct": v.deviating_pct,
             "indications": _indications(v),
             "timings": v.timings,
         }
