@@ -10,8 +10,8 @@ indications are then cut at every threshold. Rows: ``reference`` alone; the
 network alone (``net@T``); and the guided detector (``guided@T``: the
 reference's indications plus the network's that touch none of them). A
 true defect counts as found when an indication's footprint touches its box
-grown by 2 px; an indication touching no true box is false (as in
-``learned_compare.py``).
+grown by 2 px; an indication touching no true box is false (scored by
+``learned_compare.py``'s own functions).
 """
 
 from __future__ import annotations
@@ -23,28 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from learned_compare import _touches, truth_boxes  # the same scoring as learned_compare.py
 
-from castsight.detect.guided import GUIDED_NORMALISATION, guided_input
+from castsight.detect.guided import GUIDED_NORMALISATION, boxes_touch, guided_input
 from castsight.detect.learned import LearnedDetector, LearnedSettings
 from castsight.detect.reference import ReferenceDetector
 from castsight.io import read_radiograph
 from castsight.model.artifact import load_artifact
 from castsight.preprocess.prepare import load_calibration, prepare
-
-
-def _touches(box: tuple[int, int, int, int], ind: Any, grow: int = 2) -> bool:
-    x, y, w, h = box
-    ys, xs = np.nonzero(ind.mask)
-    ys, xs = ys + ind.bbox[1], xs + ind.bbox[0]
-    return bool(((xs >= x - grow) & (xs < x + w + grow) & (ys >= y - grow)
-                 & (ys < y + h + grow)).any())  # fmt: skip
-
-
-def _box_touch(a: Any, b: Any) -> bool:
-    ax, ay, aw, ah = a.bbox
-    bx, by, bw, bh = b.bbox
-    return bool(ax <= bx + bw and bx <= ax + aw and ay <= by + bh and by <= ay + ah)
 
 
 def main() -> None:
@@ -58,11 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     truth = json.loads((args.test / "truth.json").read_text())
     cal = load_calibration(args.test / "_calibration")
-    boxes: dict[int, list[tuple[int, int, int, int]]] = {}
-    for ann in truth["annotations"]:
-        x, y, w, h = ann["bbox"]
-        box = (int(np.floor(x)), int(np.floor(y)), int(np.ceil(w)) + 1, int(np.ceil(h)) + 1)
-        boxes.setdefault(ann["image_id"], []).append(box)
+    boxes = truth_boxes(truth)
     reference = ReferenceDetector(load_artifact(args.reference_model).reference())
     net = LearnedDetector(args.onnx, LearnedSettings(normalisation=GUIDED_NORMALISATION))
     thresholds = [float(t) for t in args.thresholds.split(",")]
@@ -87,17 +69,17 @@ def main() -> None:
             own = d.indications(prob, score.deviation, score.valid)
             found[f"net@{t:g}"] = own
             found[f"guided@{t:g}"] = ref_found + [
-                i for i in own if not any(_box_touch(i, f) for f in ref_found)
+                i for i in own if not any(boxes_touch(i, f) for f in ref_found)
             ]
-        truth_boxes = boxes.get(image["id"], [])
-        n_defects += len(truth_boxes)
-        n_good += not truth_boxes
+        true_boxes = boxes.get(image["id"], [])
+        n_defects += len(true_boxes)
+        n_good += not true_boxes
         for name, inds in found.items():
             st = stats[name]
-            st["hits"] += sum(any(_touches(b, i) for i in inds) for b in truth_boxes)
-            false = sum(not any(_touches(b, i) for b in truth_boxes) for i in inds)
+            st["hits"] += sum(any(_touches(b, i) for i in inds) for b in true_boxes)
+            false = sum(not any(_touches(b, i) for b in true_boxes) for i in inds)
             st["false"] += false
-            st["false_good"] += false if not truth_boxes else 0
+            st["false_good"] += false if not true_boxes else 0
         if (k + 1) % 100 == 0:
             print(f"{k + 1}/{len(images)} views", flush=True)
     n_views = len(images)

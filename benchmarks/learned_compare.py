@@ -46,6 +46,16 @@ def _touches(box: tuple[int, int, int, int], ind: Any, grow: int = 2) -> bool:
                  & (ys < y + h + grow)).any())  # fmt: skip
 
 
+def truth_boxes(truth: dict[str, Any]) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Each image's true defect boxes (whole pixels, rounded outwards), by image id."""
+    boxes: dict[int, list[tuple[int, int, int, int]]] = {}
+    for ann in truth["annotations"]:
+        x, y, w, h = ann["bbox"]
+        box = (int(np.floor(x)), int(np.floor(y)), int(np.ceil(w)) + 1, int(np.ceil(h)) + 1)
+        boxes.setdefault(ann["image_id"], []).append(box)
+    return boxes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("test", type=Path)
@@ -58,11 +68,7 @@ def main() -> None:
     truth = json.loads((args.test / "truth.json").read_text())
     cal = load_calibration(args.test / "_calibration")
     plan = load_plan("generic")
-    boxes: dict[int, list[tuple[int, int, int, int]]] = {}
-    for ann in truth["annotations"]:
-        x, y, w, h = ann["bbox"]
-        box = (int(np.floor(x)), int(np.floor(y)), int(np.ceil(w)) + 1, int(np.ceil(h)) + 1)
-        boxes.setdefault(ann["image_id"], []).append(box)
+    boxes = truth_boxes(truth)
     detectors: dict[str, Any] = {}
     local = LocalDetector()
     for name in args.detectors.split(","):
@@ -87,18 +93,18 @@ def main() -> None:
         path = args.test / image["file_name"]
         prep = prepare(read_radiograph(path), cal)
         view = path.stem
-        truth_boxes = boxes.get(image["id"], [])
-        n_defects += len(truth_boxes)
-        n_good += not truth_boxes
+        true_boxes = boxes.get(image["id"], [])
+        n_defects += len(true_boxes)
+        n_good += not true_boxes
         for name, detector_for in detectors.items():
             t0 = time.perf_counter()
             found = detector_for(view).detect(prep)
             st = stats[name]
             st["seconds"] += time.perf_counter() - t0
-            st["hits"] += sum(any(_touches(b, i) for i in found) for b in truth_boxes)
-            false = sum(not any(_touches(b, i) for b in truth_boxes) for i in found)
+            st["hits"] += sum(any(_touches(b, i) for i in found) for b in true_boxes)
+            false = sum(not any(_touches(b, i) for b in true_boxes) for i in found)
             st["false"] += false
-            st["false_good"] += false if not truth_boxes else 0
+            st["false_good"] += false if not true_boxes else 0
     n_views = len(images)
     result: dict[str, Any] = {"test": str(args.test), "model": str(args.model),
                               "views": n_views, "good_views": n_good,

@@ -120,7 +120,8 @@ def _footprint(ind: Indication, deviation: F32, valid: NDArray[np.bool_]) -> Ind
     return replace(ind, bbox=(x0 + left, y0 + top, mask.shape[1], mask.shape[0]), mask=mask)
 
 
-def _touches(a: Indication, b: Indication) -> bool:
+def boxes_touch(a: Indication, b: Indication) -> bool:
+    """Do the bounding boxes of two indications touch or overlap?"""
     ax, ay, aw, ah = a.bbox
     bx, by, bw, bh = b.bbox
     return ax <= bx + bw and bx <= ax + aw and ay <= by + bh and by <= ay + ah
@@ -171,6 +172,6 @@ class GuidedDetector:
         extra = [
             _footprint(replace(ind, detector=self.name), score.deviation, score.valid)
             for ind in self.network.indications(prob, score.deviation, score.valid)
-            if not any(_touches(ind, f) for f in found)
+            if not any(boxes_touch(ind, f) for f in found)
         ]
         return sorted(found + extra, key=lambda ind: -ind.significance)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,11 +88,16 @@ def initial_network(source: str | Path | None) -> DefectNet | None:
             return None
     else:
         folder = Path(source)
-    weights = learned_weights(folder)
+    return load_weights(learned_weights(folder))
+
+
+def load_weights(weights: Path) -> DefectNet:
+    """The network of a weights file (:func:`~castsight.learn.train.save_checkpoint`);
+    one :class:`InputError` when it cannot be read."""
     try:
         net, _ = load_checkpoint(weights)
     except (OSError, ValueError, RuntimeError, KeyError) as err:
-        raise InputError(weights, f"unreadable learned weights ({err})") from None
+        raise InputError(weights, f"unreadable network weights ({err})") from None
     return net
 
 
@@ -176,16 +181,21 @@ def learn_network(
     return Trained(result.net, summary)
 
 
-def _read_all(
-    images: Sequence[tuple[str, Path]], notes: list[str]
-) -> list[tuple[Radiograph, Path]]:
-    out = []
-    for label, path in images:
+def read_good(
+    images: Sequence[tuple[str, Path]],
+    notes: list[str],
+    progress: Progress | None = None,
+    stage: str = "",
+) -> Iterator[tuple[Radiograph, Path]]:
+    """The readable radiographs of ``images`` (label, path), one at a time; the others
+    noted. ``progress(stage, ...)`` after each."""
+    tell = progress or _noop
+    for i, (label, path) in enumerate(images):
         try:
-            out.append((read_radiograph(path), path))
+            yield read_radiograph(path), path
         except CastsightError as err:
             notes.append(f"{label}: {short_reason(err)}")
-    return out
+        tell(stage, i + 1, len(images), "")
 
 
 def finish_learned(
@@ -214,8 +224,8 @@ def finish_learned(
     detector = LearnedDetector(onnx, LearnedSettings(multiple=net.multiple))
     summary = json.loads(json.dumps(trained.summary, default=float))  # a copy
     notes: list[str] = summary.setdefault("notes", [])
-    calib = _read_all(calibration_images, notes)
-    valid = _read_all(validation_images, notes)
+    calib = list(read_good(calibration_images, notes))
+    valid = list(read_good(validation_images, notes))
     peaks = []
     for i, (radiograph, path) in enumerate(calib):
         good = prepare(radiograph, _calibration_for(calibration, path))

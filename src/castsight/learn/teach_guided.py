@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,7 @@ from castsight.detect.base import Indication
 from castsight.detect.guided import GUIDED_NORMALISATION, GuidedDetector, guided_input
 from castsight.detect.learned import LearnedDetector, LearnedSettings
 from castsight.detect.reference import ReferenceDetector, ReferenceScore, ReferenceView
-from castsight.errors import CastsightError, InputError
-from castsight.io import read_radiograph
-from castsight.io.files import short_reason
+from castsight.errors import InputError
 from castsight.learn.calibrate import choose_threshold, region_peaks, validate
 from castsight.learn.export import export_onnx, verify_onnx
 from castsight.learn.guided import GuidedCrop, GuidedSampleMaker, guided_crops_of, loo_score
@@ -45,12 +43,13 @@ from castsight.learn.teach import (
     TeachSettings,
     _calibration_for,
     _noop,
+    load_weights,
+    read_good,
     split,
 )
-from castsight.learn.train import checkpoint_bytes, load_checkpoint, train
+from castsight.learn.train import checkpoint_bytes, train
 from castsight.model.artifact import LearnedPart
 from castsight.preprocess.prepare import PreparedImage, prepare
-from castsight.radiograph import Radiograph
 
 GUIDED_INIT = Path(__file__).resolve().parent.parent / "data" / "guided-init.pt"
 """Starting weights shipped with castsight (``tools/train_guided.py`` on the standard
@@ -64,7 +63,7 @@ def initial_guided_network(source: str | Path | None) -> DefectNet | None:
     >>> initial_guided_network("none") is None
     True
     """
-    from castsight.model import load_artifact
+    from castsight.model import learned_weights
 
     if source is None or str(source) == "none":
         return None
@@ -73,16 +72,8 @@ def initial_guided_network(source: str | Path | None) -> DefectNet | None:
         if not weights.is_file():
             return None
     else:
-        section = load_artifact(source).manifest.get("guided")
-        name = section.get("weights") if isinstance(section, dict) else None
-        if not name:
-            raise InputError(Path(source), "has no guided weights to fine-tune (guided/weights.pt)")
-        weights = Path(source) / str(name)
-    try:
-        net, _ = load_checkpoint(weights)
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
-        raise InputError(weights, f"unreadable guided weights ({err})") from None
-    return net
+        weights = learned_weights(source, "guided")
+    return load_weights(weights)
 
 
 class _Comparer:
@@ -109,18 +100,6 @@ class _Comparer:
                          None if clean is None else clean.deviation)  # fmt: skip
 
 
-def _read(
-    items: Sequence[tuple[str, Path]], notes: list[str], tell: Progress, stage: str
-) -> Iterator[tuple[Radiograph, Path]]:
-    """The readable radiographs of ``items``, one at a time; the others noted."""
-    for i, (label, path) in enumerate(items):
-        try:
-            yield read_radiograph(path), path
-        except CastsightError as err:
-            notes.append(f"{label}: {short_reason(err)}")
-        tell(stage, i + 1, len(items), "")
-
-
 def training_crops(
     images: Sequence[tuple[str, Path]],
     refs: Mapping[str, ReferenceView],
@@ -133,16 +112,27 @@ def training_crops(
 ) -> list[GuidedCrop]:
     """Crops of the good ``images`` with their leave-one-out comparisons (read one at a
     time); images that cannot be read or match no taught view are noted."""
-    compare = _Comparer(refs)
+    return _crops(_Comparer(refs), images, calibration, synth, rng, notes, progress)
+
+
+def _crops(
+    compare: _Comparer,
+    images: Sequence[tuple[str, Path]],
+    calibration: Calibrations,
+    synth: SynthSettings,
+    rng: np.random.Generator,
+    notes: list[str],
+    progress: Progress | None,
+) -> list[GuidedCrop]:
     crops: list[GuidedCrop] = []
-    for radiograph, path in _read(images, notes, progress or _noop, "comparing good images"):
+    for radiograph, path in read_good(images, notes, progress, "comparing good images"):
         image = prepare(radiograph, _calibration_for(calibration, path))
         score = compare.score(image)
         if score is None:
             notes.append(f"{path}: matches no taught view; not trained on")
             continue
         blur = float(image.quality.noise.blur_sigma_px)
-        n = refs[score.view].n_images
+        n = compare.refs[score.view].n_images
         crops += guided_crops_of(image.attenuation, score, n, compare.reference.floor, blur,
                                  synth, rng)  # fmt: skip
     return crops
@@ -168,8 +158,7 @@ def teach_guided(
     train_set, calib_set, valid_set = split(images, cfg)
     notes: list[str] = []
     rng = np.random.default_rng(cfg.seed)
-    crops = training_crops(train_set, refs, calibration, cfg.synth, rng, notes=notes,
-                           progress=tell)  # fmt: skip
+    crops = _crops(compare, train_set, calibration, cfg.synth, rng, notes, tell)
     if not crops:
         raise InputError(None, "no good image compared with the reference: nothing to train on")
     t_prep = time.perf_counter() - t0
@@ -187,7 +176,7 @@ def teach_guided(
     base_settings = LearnedSettings(multiple=net.multiple, normalisation=GUIDED_NORMALISATION)
     network = LearnedDetector(onnx, base_settings)
     peaks = []
-    for radiograph, path in _read(calib_set, notes, tell, "calibrating threshold"):
+    for radiograph, path in read_good(calib_set, notes, tell, "calibrating threshold"):
         image = prepare(radiograph, _calibration_for(calibration, path))
         found = compare.score(image)
         if found is not None:
@@ -214,7 +203,7 @@ def teach_guided(
         score = compare.reference.zscore(image, base.view, base.registration)
         return guided.judge(image, compare.loo(score, clean=base))
 
-    valid = list(_read(valid_set, notes, tell, "reading validation images"))
+    valid = list(read_good(valid_set, notes, tell, "reading validation images"))
     figures, files = validate(
         network,
         [radiograph for radiograph, _ in valid],

@@ -138,8 +138,12 @@ class ModelArtifact:
 
     @property
     def weights_path(self) -> Path | None:
-        """Path of the PyTorch weights a teach can fine-tune from, if the model has them."""
-        section = self.manifest.get("learned")
+        """Path of the learned network's PyTorch weights (to fine-tune from), if any."""
+        return self.weights_of("learned")
+
+    def weights_of(self, key: str) -> Path | None:
+        """Path of the PyTorch weights of network ``key`` (``learned``, ``guided``), if any."""
+        section = self.manifest.get(key)
         name = section.get("weights") if isinstance(section, dict) else None
         return self.path / str(name) if name else None
 
@@ -262,12 +266,12 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     return ModelArtifact(root, manifest, digest)
 
 
-def learned_weights(path: str | Path) -> Path:
-    """The PyTorch weights of the model folder at ``path``, to fine-tune from; one
-    :class:`InputError` when it is no model or has none."""
-    weights = load_artifact(path).weights_path
+def learned_weights(path: str | Path, key: str = "learned") -> Path:
+    """The PyTorch weights of network ``key`` of the model folder at ``path``, to fine-tune
+    from; one :class:`InputError` when it is no model or has none."""
+    weights = load_artifact(path).weights_of(key)
     if weights is None or not weights.is_file():
-        raise InputError(Path(path), "has no learned weights to fine-tune (learned/weights.pt)")
+        raise InputError(Path(path), f"has no {key} weights to fine-tune ({key}/weights.pt)")
     return weights
 
 
