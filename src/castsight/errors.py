@@ -15,6 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    r"""``text`` (a file or folder name) with bytes that are not UTF-8 written as ``\xNN``.
+
+    Names read from disk may hold undecodable bytes (as lone surrogates); records,
+    reports and the terminal need valid UTF-8.
+
+    >>> printable("P1"), printable("V" + chr(0xDCFF) + "1")
+    ('P1', 'V\\xff1')
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class CastsightError(Exception):
     """Base class: something castsight could not do, with a one-line reason.
 
@@ -22,7 +34,7 @@ class CastsightError(Exception):
     """
 
     def __init__(self, source: str | Path | None, reason: str) -> None:
-        self.source = None if source is None else str(source)
+        self.source = None if source is None else printable(str(source))
         self.reason = reason
         super().__init__(reason if self.source is None else f"{self.source}: {reason}")
 
@@ -54,4 +66,5 @@ __all__ = [
     "ImageFormatError",
     "InputError",
     "MetadataError",
+    "printable",
 ]

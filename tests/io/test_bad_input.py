@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +158,27 @@ def test_jpeg_and_bmp_are_read_and_found_in_folders(tmp_path: Path, suffix: str)
     got = read_radiograph(tmp_path / f"v{suffix}")
     assert got.pixels.shape == (48, 64) and got.dtype == np.uint8
     assert np.abs(got.pixels.astype(int) - image).max() <= (0 if suffix == ".bmp" else 3)
-    assert [p.serial for p in discover_parts([tmp_path])] == ["v"]
+    [part] = discover_parts([tmp_path])  # a folder of images only is one part
+    assert [v.name for v in part.views] == ["v"]
     (tmp_path / f"bad{suffix}").write_bytes(data.tobytes()[:40])
     with pytest.raises(ImageFormatError, match="corrupt or truncated"):
         read_radiograph(tmp_path / f"bad{suffix}")
+
+
+def test_a_second_page_of_another_shape_is_refused(tmp_path: Path) -> None:
+    with tifffile.TiffWriter(tmp_path / "m.tif") as tif:
+        tif.write(np.zeros((16, 16), np.uint16))
+        tif.write(np.zeros((8, 12), np.uint16))
+    with pytest.raises(ImageFormatError, match=r"2 pages.*\(8, 12\)"):
+        read_radiograph(tmp_path / "m.tif")
+
+
+def test_what_is_not_a_regular_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    (tmp_path / "dangling.tif").symlink_to(tmp_path / "gone.tif")
+    (tmp_path / "loop.tif").symlink_to(tmp_path / "loop.tif")
+    (tmp_path / "dir.tif").mkdir()
+    os.mkfifo(tmp_path / "fifo.tif")  # opening it for reading would wait for a writer
+    for name, why in [("dangling", "dangling symbolic link"), ("loop", "link loop"),
+                      ("dir", "is a directory"), ("fifo", "not a regular file")]:  # fmt: skip
+        with pytest.raises(InputError, match=why):
+            read_radiograph(tmp_path / f"{name}.tif")

@@ -9,10 +9,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from castsight.errors import ImageFormatError, InputError
 
@@ -22,12 +27,36 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def pixel_sha256(pixels: NDArray[np.generic]) -> str:
+    """Hex sha256 of an image's pixels (dtype, shape and values), whatever file held them.
+
+    >>> a = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    >>> pixel_sha256(a) == pixel_sha256(a.copy()), pixel_sha256(a) == pixel_sha256(a.T)
+    (True, False)
+    """
+    h = hashlib.sha256(f"{pixels.dtype.str}{pixels.shape}".encode())
+    h.update(np.ascontiguousarray(pixels).data)
+    return h.hexdigest()
+
+
 def read_bytes(path: Path) -> bytes:
-    """Read a whole file, turning OS errors into one-line :class:`InputError`."""
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
+    """Read a whole regular file, turning OS errors into one-line :class:`InputError`.
+
+    A dangling symbolic link, a link loop, a folder, a FIFO or a device is refused
+    without being opened (a FIFO would block the read forever).
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        why = "dangling symbolic link (its target does not exist)" if path.is_symlink() else ""
+        raise InputError(path, why or "no such file") from None
+    except OSError as err:
+        why = "symbolic link loop" if err.errno == errno.ELOOP else err.strerror or str(err)
+        raise InputError(path, f"cannot read file ({why})") from None
+    if stat.S_ISDIR(mode):
         raise InputError(path, "is a directory, not an image file")
+    if not stat.S_ISREG(mode):
+        raise InputError(path, "is not a regular file (a FIFO, socket or device)")
     try:
         data = path.read_bytes()
     except OSError as err:

@@ -2,9 +2,12 @@
 
 Rules (the contract the CLI documents):
 
-* a directory whose subdirectories hold images is a set of parts: each
-  subdirectory is one part (its name the serial), its image files the views;
-* a loose image file (given directly, or lying in a given directory) is one
+* a directory with subdirectories is a set of parts: each subdirectory is one
+  part (its name the serial), its image files the views; a subdirectory with
+  no image is still a part (with no views: never OK, never lost);
+* a directory without subdirectories is one part (its name the serial), its
+  image files the views: ``castsight inspect P001/`` inspects part P001;
+* a loose image file (given directly, or lying beside part folders) is one
   part of one view, its stem the serial;
 * a JSON manifest groups files into parts explicitly::
 
@@ -14,7 +17,11 @@ Rules (the contract the CLI documents):
   with paths relative to the manifest.
 
 Names starting with ``.`` or ``_`` are skipped when scanning folders (hidden
-files, and side data such as ``_calibration/``).
+files, and side data such as ``_calibration/``). Anything named like an image
+(``V03.tif``) is a view, whatever it is: a dangling link, a folder or a FIFO is
+listed here and refused when read, so its part is never sentenced without it.
+Names that are not valid UTF-8 are kept readable (``\\xNN``) in serials and
+view names; paths stay what the file system holds.
 
 Discovery only lists files; reading happens later, view by view, so one bad
 file never stops a batch.
@@ -26,18 +33,21 @@ file never stops a batch.
 ...     (root / name).touch()
 >>> [(p.serial, [v.name for v in p.views]) for p in discover_parts([root])]
 [('P1', ['V01', 'V02']), ('P2', ['V01']), ('loose', ['loose'])]
+>>> [(p.serial, [v.name for v in p.views]) for p in discover_parts([root / "P1"])]
+[('P1', ['V01', 'V02'])]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from castsight.errors import InputError
+from castsight.errors import InputError, printable
 from castsight.io import diconde, jpeg, png, tiff
 
 SUFFIXES = (*tiff.SUFFIXES, *png.SUFFIXES, *diconde.SUFFIXES, *jpeg.SUFFIXES)
@@ -81,7 +91,7 @@ def discover_parts(
         elif path.suffix.lower() == ".json":
             parts.extend(read_manifest(path))
         else:
-            parts.append(PartSource(path.stem, None, (ViewSource(path.stem, path),)))
+            parts.append(_loose(path))
     seen: set[str] = set()
     for part in parts:
         if part.serial in seen:
@@ -90,8 +100,13 @@ def discover_parts(
     return parts
 
 
-def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in SUFFIXES and not _skipped(path)
+def _is_view(path: Path) -> bool:
+    """Named like an image: a view, whether or not it can be read (see the module doc)."""
+    return path.suffix.lower() in SUFFIXES and not _skipped(path)
+
+
+def _is_subfolder(path: Path) -> bool:
+    return path.is_dir() and not _is_view(path) and not _skipped(path)
 
 
 def _skipped(path: Path) -> bool:
@@ -102,18 +117,31 @@ def _natural_key(text: str) -> list[Any]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
 
 
+def _sorted_entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir(), key=lambda p: _natural_key(p.name))
+    except OSError as err:
+        raise InputError(folder, f"cannot list folder ({err.strerror or err})") from None
+
+
+def _loose(path: Path) -> PartSource:
+    name = printable(path.stem)
+    return PartSource(name, None, (ViewSource(name, path),))
+
+
+def _part_of(folder: Path) -> PartSource:
+    """One part: the folder's name is the serial, its image entries the views."""
+    views = tuple(ViewSource(printable(f.stem), f) for f in _sorted_entries(folder) if _is_view(f))
+    return PartSource(printable(Path(os.path.abspath(folder)).name), None, views)
+
+
 def _parts_in_dir(folder: Path) -> list[PartSource]:
-    entries = sorted(folder.iterdir(), key=lambda p: _natural_key(p.name))
-    parts: list[PartSource] = []
-    for sub in (e for e in entries if e.is_dir() and not _skipped(e)):
-        files = sorted(
-            (f for f in sub.iterdir() if _is_image(f)), key=lambda p: _natural_key(p.name)
-        )
-        if files:
-            views = tuple(ViewSource(f.stem, f) for f in files)
-            parts.append(PartSource(sub.name, None, views))
-    for loose in (e for e in entries if _is_image(e)):
-        parts.append(PartSource(loose.stem, None, (ViewSource(loose.stem, loose),)))
+    entries = _sorted_entries(folder)
+    subfolders = [e for e in entries if _is_subfolder(e)]
+    if not subfolders:
+        return [_part_of(folder)]
+    parts = [_part_of(sub) for sub in subfolders]
+    parts += [_loose(e) for e in entries if _is_view(e)]
     return parts
 
 

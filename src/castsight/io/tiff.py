@@ -53,6 +53,13 @@ def read(
                     f"multi-page TIFF (series shape {tif.series[0].shape}); castsight reads "
                     "one radiograph per file: split the stack into one file per view",
                 )
+            if len(tif.pages) > 1:  # pages of other shapes form other series: never ignored
+                other = tuple(int(s) for s in tif.pages[1].shape)
+                raise ImageFormatError(
+                    source,
+                    f"multi-page TIFF ({len(tif.pages)} pages: {shape}, then {other}); "
+                    "castsight reads one radiograph per file: split it into one file per view",
+                )
             pixels = page.asarray()
             description = page.description
     except CastsightError:
