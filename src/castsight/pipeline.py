@@ -8,7 +8,10 @@ indications with measurements, per-stage timings and the provenance
 
 Fail-safe: a view that is missing, unreadable, fails the quality gate or
 cannot be measured in the plan's units gives a finding with the plan's
-``on_uninspectable`` sentence (REVIEW or NG), never OK.
+``on_uninspectable`` sentence (REVIEW or NG), never OK; so does a part with no
+views, a view given twice, a view whose pixels another view (of this part or
+an earlier one) already has (:mod:`castsight.accept.views`), and any error
+while inspecting: every part gets a record.
 
 >>> import tempfile, numpy as np
 >>> from pathlib import Path
@@ -30,8 +33,9 @@ cannot be measured in the plan's units gives a finding with the plan's
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -42,16 +46,17 @@ from castsight.accept.judge import (
     Finding,
     judge_indication_sizes,
     judge_porosity,
-    missing_view_findings,
     quality_findings,
     sentence_of,
     zone_of,
 )
 from castsight.accept.plan import InspectionPlan, Rules, Zone
+from castsight.accept.views import same_image_findings, view_set_findings
 from castsight.detect.base import Detector, Indication, detect_judged
 from castsight.detect.local import LocalDetector
-from castsight.errors import CastsightError
+from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
+from castsight.io.files import pixel_sha256, short_reason
 from castsight.io.parts import PartSource, ViewSource
 from castsight.measure import Measurement, measure_indications
 from castsight.preprocess.noise import NoiseEstimate
@@ -67,9 +72,12 @@ class ViewResult:
     view: str
     path: str
     status: str
-    """inspected | unreadable | failed_quality | unmeasurable"""
+    """inspected | unreadable | failed_quality | unmeasurable | error"""
     error: str | None = None
     sha256: str | None = None
+    pixel_sha256: str | None = None
+    """sha256 of the pixels (:func:`~castsight.io.files.pixel_sha256`): a view identical
+    to another, whatever file holds it."""
     detector: str | None = None
     shape: tuple[int, int] | None = None
     pixel_size_mm: float | None = None
@@ -126,8 +134,17 @@ class Inspector:
         detector_for: DetectorFor | None = None,
         model_info: Mapping[str, str] | None = None,
         workers: int = 1,
+        expected_views: Sequence[str] | None = None,
     ) -> None:
+        """``expected_views``: the views every part must have when the plan names none
+        (a model's taught views, :func:`castsight.model.detectors.model_detectors`)."""
         self.plan = plan
+        self.expected_views = plan.expected_views or (
+            list(expected_views) if expected_views else None
+        )
+        self._seen: dict[str, tuple[str, str]] = {}
+        """pixel sha256 -> (serial, view) of every view inspected so far."""
+        self._seen_lock = threading.Lock()
         self.calibration = calibration
         local = LocalDetector()
         self.detector_for: DetectorFor = detector_for or (lambda _view: local)
@@ -135,24 +152,19 @@ class Inspector:
         self.workers = max(1, workers)
 
     def inspect(self, part: PartSource) -> InspectionRecord:
-        """Inspect every view of ``part`` and sentence it."""
+        """Inspect every view of ``part`` and sentence it; never raises for the part's
+        content (an unexpected error is a finding with the ``on_uninspectable`` sentence)."""
         start = time.perf_counter()
         on_fail = self.plan.on_uninspectable
         views = part.views
-        first = self._view(views[0], None) if views else None
-        noise = first[1] if first else None
-        rest: list[tuple[ViewResult, NoiseEstimate | None]] = []
-        if len(views) > 1:
-            if self.workers > 1:
-                with ThreadPoolExecutor(self.workers) as pool:
-                    rest = list(pool.map(lambda v: self._view(v, noise), views[1:]))
-            else:
-                rest = [self._view(v, noise) for v in views[1:]]
-        results = tuple(r for r, _ in ([first] if first else []) + rest)
-        findings = [f for r in results for f in r.findings]
-        findings += missing_view_findings(self.plan, [v.name for v in views], on_fail)
-        if not views:
-            findings.append(Finding("views", "part", None, on_fail, "part has no views"))
+        try:
+            results = self._views(views)
+            findings = [f for r in results for f in r.findings]
+            findings += view_set_findings([v.name for v in views], self.expected_views, on_fail)
+            findings += self._same_images(part.serial, results)
+        except Exception as err:  # fail-safe: whatever broke, the part gets its record
+            msg = f"inspection failed ({type(err).__name__}: {short_reason(err)})"
+            results, findings = (), [Finding("error", "part", None, on_fail, msg)]
         timings = {s: round(sum(r.timings.get(s, 0.0) for r in results), 4) for s in STAGES}
         timings["total_s"] = round(time.perf_counter() - start, 4)
         return InspectionRecord(
@@ -167,11 +179,50 @@ class Inspector:
             inspected_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
 
+    def _views(self, views: Sequence[ViewSource]) -> tuple[ViewResult, ...]:
+        first = self._view(views[0], None) if views else None
+        noise = first[1] if first else None
+        rest: list[tuple[ViewResult, NoiseEstimate | None]] = []
+        if len(views) > 1:
+            if self.workers > 1:
+                with ThreadPoolExecutor(self.workers) as pool:
+                    rest = list(pool.map(lambda v: self._view(v, noise), views[1:]))
+            else:
+                rest = [self._view(v, noise) for v in views[1:]]
+        return tuple(r for r, _ in ([first] if first else []) + rest)
+
+    def _same_images(self, serial: str, results: Sequence[ViewResult]) -> list[Finding]:
+        """Views with the pixels of another view of this part, or of an earlier part."""
+        on_fail = self.plan.on_uninspectable
+        findings = same_image_findings([(r.view, r.pixel_sha256) for r in results], on_fail)
+        with self._seen_lock:
+            for r in results:
+                if r.pixel_sha256 is None:
+                    continue
+                other = self._seen.setdefault(r.pixel_sha256, (serial, r.view))
+                if other[0] != serial:
+                    msg = (f"view {r.view} holds the same image as view {other[1]} of part "
+                           f"{other[0]} (identical pixels)")  # fmt: skip
+                    findings.append(Finding("duplicate_image", "part", r.view, on_fail, msg))
+        return findings
+
     def _view(
         self, source: ViewSource, noise: NoiseEstimate | None
     ) -> tuple[ViewResult, NoiseEstimate | None]:
+        try:
+            return self._view_stages(source, noise)
+        except Exception as err:  # fail-safe: an unexpected error is not a silent OK
+            name = source.name
+            msg = f"view {name}: inspection failed ({type(err).__name__}: {short_reason(err)})"
+            finding = Finding("error", "view", name, self.plan.on_uninspectable, msg)
+            path = printable(str(source.path))
+            return ViewResult(name, path, "error", msg, findings=(finding,)), noise
+
+    def _view_stages(
+        self, source: ViewSource, noise: NoiseEstimate | None
+    ) -> tuple[ViewResult, NoiseEstimate | None]:
         on_fail = self.plan.on_uninspectable
-        name, path = source.name, str(source.path)
+        name, path = source.name, printable(str(source.path))
         t: dict[str, float] = {}
         t0 = time.perf_counter()
         try:
@@ -188,6 +239,7 @@ class Inspector:
             path,
             "inspected",
             sha256=rad.provenance.sha256 if rad.provenance else None,
+            pixel_sha256=pixel_sha256(rad.pixels),
             shape=prep.shape,
             pixel_size_mm=rad.acquisition.pixel_size_at_object_mm,
             quality={

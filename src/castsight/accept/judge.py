@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from castsight.accept.plan import InspectionPlan, QualityGate, Rules, Zone
+from castsight.accept.plan import QualityGate, Rules, Zone
 from castsight.preprocess.prepare import ImageQuality
 
 MAX_OVER_RANGE_PCT = 0.5
@@ -189,15 +189,3 @@ def severity_level(porosity_pct: float, thresholds: Sequence[float]) -> int:
     2
     """
     return sum(1 for t in thresholds if porosity_pct >= t)
-
-
-def missing_view_findings(
-    plan: InspectionPlan, present: Iterable[str], on_fail: str
-) -> list[Finding]:
-    """A finding for each view the plan expects that the part does not have."""
-    have = set(present)
-    return [
-        Finding("expected_views", "part", name, on_fail, f"view {name} is missing")
-        for name in plan.expected_views or []
-        if name not in have
-    ]

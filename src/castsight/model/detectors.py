@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> di
     view's record and indication names its detector). ``cascade`` runs
     ``local`` at :data:`CASCADE_FIRST_SIGMAS` and keeps the candidates the
     learned network confirms. A model taught for another part type is refused.
+    ``expected_views`` are the views every part must show (:func:`taught_views`).
     """
     from castsight.detect import LocalDetector, LocalSettings
     from castsight.detect.learned import CascadeDetector, LearnedDetector
@@ -73,7 +75,21 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> di
         return matcher if matcher is not None else fallback
 
     info = {"path": str(model), "sha256": artifact.content_sha256, "part_type": taught or ""}
-    return {"detector_for": detector_for, "model_info": info}
+    return {
+        "detector_for": detector_for,
+        "model_info": info,
+        "expected_views": taught_views(artifact.views),
+    }
+
+
+def taught_views(views: tuple[str, ...]) -> list[str]:
+    """The model's views a part must show: those taught by name. Views found by
+    registration among loose images (``pose01``, ...) have no name a part carries.
+
+    >>> taught_views(("V01", "V02")), taught_views(("pose01", "pose02"))
+    (['V01', 'V02'], [])
+    """
+    return [v for v in views if not re.fullmatch(r"pose\d+", v)]
 
 
 class ViewMatcher:
@@ -96,4 +112,10 @@ class ViewMatcher:
         return self.reference.detect_judged(image, view, registration)
 
 
-__all__ = ["CASCADE_FIRST_SIGMAS", "DETECTOR_MODES", "ViewMatcher", "model_detectors"]
+__all__ = [
+    "CASCADE_FIRST_SIGMAS",
+    "DETECTOR_MODES",
+    "ViewMatcher",
+    "model_detectors",
+    "taught_views",
+]
