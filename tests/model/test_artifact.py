@@ -38,7 +38,9 @@ def test_round_trip(tmp_path: Path) -> None:
     assert manifest["created"].endswith("Z") and manifest["castsight_version"]
     assert again.part_type == "wheel" and again.training == {"parts": 17}
     assert again.views == ("V01", "V 02/odd")
-    assert again.content_sha256 == manifest["content_sha256"] == content_sha256(again.path)
+    assert (
+        again.content_sha256 == manifest["content_sha256"] == content_sha256(again.path, manifest)
+    )
     entry = manifest["reference"]["views"]["V 02/odd"]
     assert entry["file"].startswith("reference/") and "/" not in entry["file"][10:]
     assert entry["shape"] == [48, 64] and entry["n_images"] == 17
@@ -78,6 +80,49 @@ def test_an_added_file_or_edited_manifest_is_refused(tmp_path: Path) -> None:
     (model.path / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="sha256"):
         load_artifact(model.path)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["reference"]["views"].pop("V 02/odd"),  # that view would go to the fallback
+        lambda m: m.update(part_type="giga-underbody"),
+        lambda m: m["reference"]["views"]["V01"].update(noise_var=1.0),
+        lambda m: m["training"].update(parts=1),
+    ],
+)
+def test_any_edit_of_the_manifest_is_refused(tmp_path: Path, edit: Any) -> None:
+    model = _save(tmp_path / "model")
+    manifest = json.loads((model.path / MANIFEST).read_text())
+    edit(manifest)
+    (model.path / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(InputError, match="sha256"):
+        load_artifact(model.path)
+
+
+@pytest.mark.parametrize(
+    ("section", "value"),
+    [("reference", {"views": ["V01"]}), ("reference", [1]), ("learned", "x"), ("training", 3)],
+)
+def test_a_section_of_the_wrong_type_is_one_clear_error(
+    tmp_path: Path, section: str, value: Any
+) -> None:
+    model = _save(tmp_path / "model")
+    manifest = json.loads((model.path / MANIFEST).read_text())
+    manifest[section] = value
+    (model.path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="is not a JSON object"):
+        load_artifact(model.path)
+
+
+def test_the_model_s_named_views_are_every_part_s_expected_views(tmp_path: Path) -> None:
+    from castsight.accept.plan import load_plan
+    from castsight.model.detectors import model_detectors
+
+    refs = {"V01": _ref("V01"), "V02": _ref("V02", seed=1)}
+    save_artifact(tmp_path / "model", reference=refs)
+    kwargs = model_detectors(tmp_path / "model", load_plan("generic"))
+    assert kwargs["expected_views"] == ["V01", "V02"]
 
 
 @pytest.mark.parametrize(

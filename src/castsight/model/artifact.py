@@ -20,10 +20,13 @@ for :class:`~castsight.detect.learned.LearnedSettings` (normalisation,
 calibrated threshold, tiling), ``summary`` (training, calibration and
 validation figures) and the ``report`` files), ``guided`` (the same, for the
 network of :mod:`castsight.detect.guided`) and a ``training`` summary.
-``content_sha256`` is the sha256 over every payload file (all files but the
-manifest and dot-files), in sorted order of their relative paths, each fed
-as ``path NUL size(8 bytes, big endian) bytes``; :func:`load_artifact`
-recomputes it, so a corrupt, partly copied or edited model is refused with one clear message.
+``content_sha256`` is the sha256 over the whole model: every payload file (all
+files but the manifest and dot-files), in sorted order of their relative paths,
+each fed as ``path NUL size(8 bytes, big endian) bytes``, then the manifest
+itself less this one field (``NUL manifest NUL`` and its canonical JSON: sorted
+keys, no spaces); :func:`load_artifact` recomputes it, so a corrupt, partly
+copied or edited model (a payload file or a manifest entry) is refused with one
+clear message, and the hash a record carries names everything that judged it.
 
 :func:`save_artifact` writes into a hidden temporary sibling folder and renames
 it into place at the end, so an interrupted save leaves no ``MODEL``.
@@ -206,12 +209,13 @@ def save_artifact(
             "castsight_version": __version__,
             "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "part_type": part_type,
-            "content_sha256": content_sha256(tmp),
+            "content_sha256": "",  # set below, over the payload and the rest of the manifest
             "reference": {"views": views, "scale": 1} if reference is not None else None,
             "learned": learned_entry,
             "guided": guided_entry,
             "training": dict(training or {}),
         }
+        manifest["content_sha256"] = content_sha256(tmp, manifest)
         text = json.dumps(manifest, indent=2, allow_nan=False)  # views keep teaching order
         (tmp / MANIFEST).write_text(text + "\n", encoding="utf-8")
         _swap_in(tmp, dest)
@@ -251,6 +255,7 @@ def load_artifact(path: str | Path) -> ModelArtifact:
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         found = manifest.get("schema") if isinstance(manifest, dict) else None
         raise InputError(root, f"model schema {found!r} is not {SCHEMA!r}")
+    _check_sections(root, manifest)
     for name, entry in ((manifest.get("reference") or {}).get("views") or {}).items():
         if not isinstance(entry, dict) or not (root / str(entry.get("file"))).is_file():
             raise InputError(root, f"model is incomplete: reference of view {name!r} is missing")
@@ -258,7 +263,7 @@ def load_artifact(path: str | Path) -> ModelArtifact:
         section = manifest.get(key)
         if isinstance(section, dict) and not (root / str(section.get("file"))).is_file():
             raise InputError(root, f"model is incomplete: the {key} network is missing")
-    digest = content_sha256(root)
+    digest = content_sha256(root, manifest)
     if digest != manifest.get("content_sha256"):
         raise InputError(
             root, "model files do not match their manifest (sha256 differs): corrupt or edited"
@@ -275,8 +280,9 @@ def learned_weights(path: str | Path, key: str = "learned") -> Path:
     return weights
 
 
-def content_sha256(root: Path) -> str:
-    """sha256 over the payload files of a model folder (see the module docstring)."""
+def content_sha256(root: Path, manifest: Mapping[str, Any]) -> str:
+    """sha256 over the payload files of a model folder and its ``manifest`` less the
+    ``content_sha256`` field (see the module docstring)."""
     h = hashlib.sha256()
     files = [f for f in root.rglob("*") if f.is_file() and f.name != MANIFEST]
     for rel in sorted(f.relative_to(root).as_posix() for f in files):
@@ -285,7 +291,23 @@ def content_sha256(root: Path) -> str:
         data = (root / rel).read_bytes()
         h.update(rel.encode("utf-8") + b"\0" + len(data).to_bytes(8, "big"))
         h.update(data)
+    rest = {k: v for k, v in manifest.items() if k != "content_sha256"}
+    h.update(b"\0manifest\0" + json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
     return h.hexdigest()
+
+
+def _check_sections(root: Path, manifest: Mapping[str, Any]) -> None:
+    """One :class:`InputError` for a manifest section of the wrong type."""
+    ref = manifest.get("reference")
+    views = ref.get("views") if isinstance(ref, dict) else None
+    wrong = (
+        "reference" if ref is not None and not isinstance(ref, dict)
+        else "reference.views" if ref is not None and not isinstance(views, dict)
+        else next((k for k in (*NETWORKS, "training")
+                   if manifest.get(k) is not None and not isinstance(manifest[k], dict)), None)
+    )  # fmt: skip
+    if wrong is not None:
+        raise InputError(root, f"model manifest: {wrong!r} is not a JSON object: corrupt or edited")
 
 
 def _write_view(root: Path, name: str, ref: ReferenceView, taken: set[str]) -> dict[str, Any]:
