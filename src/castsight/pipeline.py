@@ -47,6 +47,7 @@ from castsight.accept.judge import (
     judge_indication_sizes,
     judge_porosity,
     quality_findings,
+    quality_record,
     sentence_of,
     zone_of,
 )
@@ -81,7 +82,7 @@ class ViewResult:
     detector: str | None = None
     shape: tuple[int, int] | None = None
     pixel_size_mm: float | None = None
-    quality: dict[str, float] | None = None
+    quality: dict[str, float | str | None] | None = None
     judged_pct: float | None = None
     """Share of the part's pixels the detector judged (%); the rest was not inspected."""
     deviating_pct: float | None = None
@@ -242,13 +243,7 @@ class Inspector:
             pixel_sha256=pixel_sha256(rad.pixels),
             shape=prep.shape,
             pixel_size_mm=rad.acquisition.pixel_size_at_object_mm,
-            quality={
-                "signal_fraction": round(q.signal_fraction, 4),
-                "saturated_pct": round(q.saturated_pct, 4),
-                "over_range_pct": round(q.over_range_pct, 4),
-                "snr": round(q.snr, 2),
-                "part_pct": round(q.part_pct, 2),
-            },
+            quality=quality_record(q, self.plan.quality),
             timings=t,
         )
         gate = quality_findings(q, self.plan.quality, name, on_fail)

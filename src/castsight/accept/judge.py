@@ -61,23 +61,78 @@ def sentence_of(findings: Iterable[Finding]) -> str:
 def quality_findings(
     quality: ImageQuality, gate: QualityGate, view: str, on_fail: str
 ) -> list[Finding]:
-    """Findings for each quality figure outside the plan's gate (empty: judge the view)."""
+    """Findings for each quality figure outside the plan's gate (empty: judge the view).
+
+    A view with too little part gets one finding that says why (clipped: over-exposed;
+    no signal: under-exposed; else the part is missing), and nothing else: the other
+    figures describe the part and there is none to describe. A figure that could not be
+    measured (``quality.snr is None``) is never a finding.
+    """
+    if quality.part_pct < gate.min_part_pct:
+        return [Finding("quality.min_part_pct", "view", view, on_fail, _no_part(quality, gate))]
+    snr_n = quality.snr_normalised(gate.basic_spatial_resolution_um)
     checks = [
-        ("quality.min_part_pct", quality.part_pct < gate.min_part_pct,
-         f"part covers {quality.part_pct:.1f} % of the view < {gate.min_part_pct:g} %"),
         ("quality.min_signal_fraction", quality.signal_fraction < gate.min_signal_fraction,
          f"median signal {quality.signal_fraction:.3f} of full scale "
          f"< {gate.min_signal_fraction:g} (under-exposed)"),
         ("quality.max_saturated_pct", quality.saturated_pct > gate.max_saturated_pct,
-         f"{quality.saturated_pct:.2f} % of the part saturated > {gate.max_saturated_pct:g} % "
-         "(over-exposed)"),
+         f"{quality.saturated_pct:.2f} % of the part clipped at grey level "
+         f"{_level(quality.clip_level)} > {gate.max_saturated_pct:g} % (over-exposed)"),
         ("quality.open_beam", quality.over_range_pct > MAX_OVER_RANGE_PCT,
          f"{quality.over_range_pct:.2f} % of the view brighter than the open beam "
          "(exposure does not match the calibration)"),
-        ("quality.min_snr", quality.snr < gate.min_snr,
-         f"SNR {quality.snr:.1f} < {gate.min_snr:g}"),
+        ("quality.min_snr", quality.snr is not None and quality.snr < gate.min_snr,
+         f"SNR {quality.snr or 0.0:.1f} < {gate.min_snr:g} (noisy: under-exposed?)"),
+        ("quality.min_snr_normalised",
+         gate.min_snr_normalised is not None and snr_n is not None
+         and snr_n < gate.min_snr_normalised,
+         f"SNR_N {snr_n or 0.0:.1f} < {gate.min_snr_normalised or 0.0:g}"),
     ]  # fmt: skip
     return [Finding(rule, "view", view, on_fail, msg) for rule, bad, msg in checks if bad]
+
+
+def _level(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _no_part(quality: ImageQuality, gate: QualityGate) -> str:
+    share = f"part covers {quality.part_pct:.1f} % of the view < {gate.min_part_pct:g} %"
+    if quality.clipped_pct >= 50.0:
+        return (
+            f"over-exposed: {quality.clipped_pct:.1f} % of the view clipped at grey level "
+            f"{_level(quality.clip_level)}; {share}"
+        )
+    if quality.dark_pct >= 50.0:
+        return f"under-exposed: {quality.dark_pct:.1f} % of the view without signal; {share}"
+    return share
+
+
+def quality_record(quality: ImageQuality, gate: QualityGate) -> dict[str, float | str | None]:
+    """The view's ``quality`` object in the record (``None``: could not be measured).
+
+    >>> from castsight.accept.plan import QualityGate
+    >>> from castsight.preprocess.noise import NoiseEstimate
+    >>> q = ImageQuality(0.4, 0.0, 0.0, None, 90.0, NoiseEstimate(0, 0, 0, 0),
+    ...                  snr_unknown="noise below 0.5 quantisation step")
+    >>> rec = quality_record(q, QualityGate())
+    >>> rec["snr"], rec["snr_normalised"], rec["snr_unknown"]
+    (None, None, 'noise below 0.5 quantisation step')
+    """
+    snr_n = quality.snr_normalised(gate.basic_spatial_resolution_um)
+    srb = gate.basic_spatial_resolution_um or quality.pixel_pitch_um
+    return {
+        "signal_fraction": round(quality.signal_fraction, 4),
+        "saturated_pct": round(quality.saturated_pct, 4),
+        "over_range_pct": round(quality.over_range_pct, 4),
+        "snr": None if quality.snr is None else round(quality.snr, 2),
+        "part_pct": round(quality.part_pct, 2),
+        "snr_unknown": quality.snr_unknown,
+        "snr_normalised": None if snr_n is None else round(snr_n, 2),
+        "srb_um": None if snr_n is None or srb is None else round(srb, 2),
+        "noise_grey": None if quality.noise_grey is None else round(quality.noise_grey, 4),
+        "clip_level": quality.clip_level,
+        "clipped_pct": round(quality.clipped_pct, 4),
+    }
 
 
 def zone_of(zones: Sequence[Zone], x_frac: float, y_frac: float) -> Zone | None:

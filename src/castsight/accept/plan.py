@@ -93,7 +93,25 @@ class QualityGate(_Model):
     max_saturated_pct: float = Field(
         1.0, ge=0, le=100, description="part pixels at full scale allowed"
     )
-    min_snr: float = Field(20.0, ge=0, description="minimum signal-to-noise ratio in the part")
+    min_snr: float = Field(
+        20.0,
+        ge=0,
+        description="minimum SNR (mean over noise in homogeneous part regions, ASTM E2597 "
+        "manner); an SNR that cannot be measured (noise below the quantisation step) is "
+        "recorded as unknown and not gated",
+    )
+    min_snr_normalised: float | None = Field(
+        None,
+        ge=0,
+        description="minimum normalised SNR_N = SNR * 88.6 um / SRb (EN ISO 17636-2, ASTM "
+        "E2597); gated only when set and SRb (or the pixel pitch) is known",
+    )
+    basic_spatial_resolution_um: float | None = Field(
+        None,
+        gt=0,
+        description="the detector's basic spatial resolution SRb (duplex wire IQI) for SNR_N; "
+        "default: the pixel pitch from the image metadata",
+    )
     min_part_pct: float = Field(
         5.0, ge=0, le=100, description="part must cover this much of the view"
     )

@@ -10,6 +10,17 @@ Every prepared image carries a per-pixel noise standard deviation of its
 attenuation, from the Poisson-Gaussian noise model measured on the image
 itself, and the image-quality figures the plan's gate judges.
 
+Image quality is measured in the manner of ASTM E2597 / EN ISO 17636-2, on
+the linear image (the flat-corrected transmission when calibrated, the grey
+levels as stored otherwise), never on the attenuation: the SNR is the mean
+over the noise standard deviation in small homogeneous windows of the part
+(a plane removed per window, the flattest quarter by structure, their median),
+corrected for quantisation; noise below half a quantisation step cannot be
+measured and the SNR is then unknown (``None``, with the reason), not low.
+Saturation is counted at the image's own clipping level (its largest code,
+when clipped pixels pile up there), and only where the clipped plateau is part
+rather than air.
+
 >>> import numpy as np
 >>> from castsight.radiograph import Radiograph
 >>> rng = np.random.default_rng(0)
@@ -17,8 +28,8 @@ itself, and the image-quality figures the plan's gate judges.
 >>> prep = prepare(Radiograph(raw))
 >>> round(float(np.median(prep.attenuation)), 2)   # ln(65535 / 20000)
 1.19
->>> prep.quality.snr > 100, prep.quality.part_pct
-(True, 100.0)
+>>> round(prep.quality.snr, -1), prep.quality.part_pct   # sqrt(20000) = 141
+(140.0, 100.0)
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage as ndi
 
 from castsight.errors import InputError
 from castsight.preprocess.mask import (
@@ -50,9 +62,33 @@ OVER_RANGE_TRANSMISSION = 1.05
 NOISE_CROP = 384
 """Side of the central crop the noise model is measured on (speed; noise is stationary)."""
 RIM_PART_FRACTION = 0.75
-"""Uncalibrated: saturation whose unsaturated rim is brighter than this fraction of full
-scale is counted as saturated part (a small step, as thin metal gives), not air."""
-"""Side of the central crop the noise model is measured on (speed; noise is stationary)."""
+"""Uncalibrated raw detector data (more than 10 bits used): a plateau clipped at full scale
+whose ring is brighter than this fraction of full scale is saturated part (the detector
+saturates next to thin metal: over-exposed). Not applied to 8-bit exports, whose air is
+clipped white by design."""
+SNR_WINDOW = 16
+"""Largest side (px) of the windows the SNR is measured in (mean and noise per window);
+smaller views use smaller windows (``min(side) // 20``, at least 8 px)."""
+SNR_STRUCTURE_SIGMA = 2.0
+"""Gaussian sigma (px) of the copy a window's structure is judged on (noise averages out,
+so the ranking hardly depends on the noise it is about to measure)."""
+SNR_HOMOGENEOUS_SHARE = 0.1
+"""The share of the part's windows with least structure that count as homogeneous."""
+SNR_MIN_WINDOWS = 4
+"""Fewer homogeneous part windows than this: the SNR is unknown."""
+SUB_STEP_NOISE = 0.5
+"""Noise below this many quantisation steps cannot be told from quantisation: SNR unknown."""
+ASTM_SRB_UM = 88.6
+"""SNR_N = SNR * 88.6 um / SRb (ASTM E2597 / EN ISO 17636-2 normalisation)."""
+CLIP_MIN_PX = 16
+"""A clipping plateau holds at least this many pixels in 3x3 blocks (hot pixels do not)."""
+CLIP_SPIKE = 2.0
+"""Below full scale, the largest code is a clipping level only when it holds this many
+times the pixels of the code just under it (clipped values pile up there)."""
+CLIP_RING_PX = (3, 8)
+"""Uncalibrated: the ring (px from a clipped plateau) whose level tells part from air."""
+CLIP_NEAR_FRACTION = 0.05
+"""A ring pixel within this fraction of (clip - part median) of the clip is near-clipped."""
 
 
 @dataclass(frozen=True)
@@ -117,19 +153,57 @@ def _outliers(frame: NDArray[np.float32], rel: float | None) -> NDArray[np.bool_
 
 @dataclass(frozen=True)
 class ImageQuality:
-    """Figures the plan's quality gate judges (see :class:`~castsight.accept.plan.QualityGate`)."""
+    """Figures the plan's quality gate judges (see :class:`~castsight.accept.plan.QualityGate`).
+
+    A figure that cannot be measured is ``None`` (never a number that looks bad):
+    ``snr`` is ``None`` when the noise is below the quantisation step, when no
+    homogeneous part is left to measure it in, or when there is no part; the
+    reason is in ``snr_unknown``.
+    """
 
     signal_fraction: float
     """Median part signal over full scale."""
     saturated_pct: float
-    """Saturated pixels that belong to the part (not clear air), % of the part."""
+    """Pixels at the image's clipping level that belong to the part (not air), % of the
+    part (clipped part included)."""
     over_range_pct: float
     """Pixels brighter than the open beam allows (exposure mismatch), % of the view."""
-    snr: float
-    """Median signal-to-noise ratio of part pixels."""
+    snr: float | None
+    """Median over homogeneous part windows of mean / noise std (linear domain); None:
+    unknown (see ``snr_unknown``)."""
     part_pct: float
     """Share of the view that is inspectable part, %."""
     noise: NoiseEstimate
+    snr_unknown: str | None = None
+    """Why ``snr`` is unknown (None when it was measured)."""
+    noise_grey: float | None = None
+    """Measured noise standard deviation in the image's own grey levels (None: unknown)."""
+    quantisation_step: float = 1.0
+    """Smallest step between the part's grey levels (1 for integers, 257 for 8-bit data
+    stored in 16 bits, ~0 for float images)."""
+    clip_level: float | None = None
+    """The grey level the image clips at (None: no clipping plateau)."""
+    clipped_pct: float = 0.0
+    """Pixels at the clipping level, % of the view (air and part)."""
+    dark_pct: float = 0.0
+    """Pixels with no usable signal (at or below the opaque level), % of the view."""
+    pixel_pitch_um: float | None = None
+    """Detector pixel pitch (um) when known: the default basic spatial resolution."""
+
+    def snr_normalised(self, srb_um: float | None = None) -> float | None:
+        """SNR_N = SNR * 88.6 um / SRb, with ``srb_um`` (the detector's basic spatial
+        resolution, e.g. from a duplex wire IQI) or else the pixel pitch; None when the SNR
+        or both resolutions are unknown.
+
+        >>> q = ImageQuality(0.4, 0.0, 0.0, 100.0, 90.0, NoiseEstimate(1, 0, 0, 0),
+        ...                  pixel_pitch_um=139.0)
+        >>> round(q.snr_normalised(), 1), round(q.snr_normalised(88.6), 1)
+        (63.7, 100.0)
+        """
+        srb = srb_um if srb_um is not None else self.pixel_pitch_um
+        if self.snr is None or srb is None or not srb > 0:
+            return None
+        return self.snr * ASTM_SRB_UM / srb
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,6 +263,9 @@ def prepare(
     else:
         bits = radiograph.acquisition.bit_depth
         mask = part_mask(raw, bit_depth=bits, open_beam=None, min_region_px=0)
+    clip, clipped = _clipping(img, top, bad)
+    if clip is not None and clip < np.float32(SATURATION_FRACTION * top):
+        mask &= ~clipped  # clipped below full scale (8-bit export): no information there
     attenuation = np.asarray(cv2.log(transmission), np.float32)
     np.negative(attenuation, out=attenuation)
     std = _noise_std(img, dark, noise)
@@ -196,8 +273,17 @@ def prepare(
     mask &= ~impulses
     # drop specks of "part" in air (and single-pixel holes do not matter)
     mask = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-    quality = _quality(img, mask, saturated, transmission, top, noise, cal.flat is not None)
-    return PreparedImage(radiograph, attenuation, std, mask, quality, cal.flat is not None)
+    calibrated = cal.flat is not None
+    linear = transmission if calibrated else img  # the SNR domain: linear, never the log
+    step_raw = _quantisation_step(img, mask)
+    step = step_raw * float(np.median(inv_beam[::8, ::8])) if inv_beam is not None else step_raw
+    pitch = radiograph.acquisition.pixel_pitch_mm
+    quality = _quality(
+        _Measured(img, linear, mask, clipped, clip, transmission, top, step, step_raw, calibrated),
+        noise,
+        pitch * 1000.0 if pitch else None,
+    )
+    return PreparedImage(radiograph, attenuation, std, mask, quality, calibrated)
 
 
 def _crop(arr: NDArray[Any]) -> NDArray[Any]:
@@ -235,43 +321,197 @@ def _fix_impulses(
     return np.asarray(att, np.float32), fix
 
 
-def _quality(
-    img: NDArray[np.float32],
-    mask: NDArray[np.bool_],
-    saturated: NDArray[np.bool_],
-    transmission: NDArray[Any],
-    top: float,
-    noise: NoiseEstimate,
-    calibrated: bool,
-) -> ImageQuality:
-    n = img.size
-    part = int(mask.sum())
-    over = float(np.count_nonzero(transmission > OVER_RANGE_TRANSMISSION)) if calibrated else 0.0
-    sat_part = _saturated_part(img, saturated, top, calibrated)
-    sub = img[::4, ::4][mask[::4, ::4]]  # a subsample is plenty for a median
+@dataclass(frozen=True, eq=False)
+class _Measured:
+    """What :func:`_quality` measures on (one view)."""
+
+    img: NDArray[np.float32]
+    """Raw grey levels."""
+    linear: NDArray[Any]
+    """The linear image the SNR is measured on (transmission when calibrated, else raw)."""
+    mask: NDArray[np.bool_]
+    clipped: NDArray[np.bool_]
+    clip: float | None
+    transmission: NDArray[Any]
+    top: float
+    step: float
+    """Quantisation step of ``linear``."""
+    step_raw: float
+    """Quantisation step of ``img``."""
+    calibrated: bool
+
+
+def _quality(m: _Measured, noise: NoiseEstimate, pitch_um: float | None) -> ImageQuality:
+    n = m.img.size
+    part = int(m.mask.sum())
+    over = (
+        float(np.count_nonzero(m.transmission > OVER_RANGE_TRANSMISSION)) if m.calibrated else 0.0
+    )
+    raw_detector = m.top / max(m.step_raw, 1e-12) > 1024.0
+    sat_part = _saturated_part(m, raw_detector) if part else 0
+    sub = m.img[::4, ::4][m.mask[::4, ::4]]  # a subsample is plenty for a median
     signal = float(np.median(sub)) if sub.size else 0.0
-    snr = signal / noise.std_at(signal) if part else 0.0
+    if part:
+        snr, noise_lin, why = _window_snr(m.linear, m.mask, m.step)
+    else:
+        snr, noise_lin, why = None, None, "no part in the view"
+    scale = 1.0
+    if m.calibrated and noise_lin is not None:  # transmission -> grey levels
+        lin_sub = m.linear[::4, ::4][m.mask[::4, ::4]]
+        scale = signal / max(float(np.median(lin_sub)), 1e-12) if lin_sub.size else 1.0
+    dark = np.count_nonzero(m.img <= np.float32(OPAQUE_FRACTION * m.top))
     return ImageQuality(
-        signal_fraction=signal / top,
+        signal_fraction=signal / m.top,
         saturated_pct=100.0 * sat_part / max(part + sat_part, 1),
         over_range_pct=100.0 * over / n,
-        snr=float(snr),
+        snr=snr,
         part_pct=100.0 * part / n,
         noise=noise,
+        snr_unknown=why,
+        noise_grey=None if noise_lin is None else noise_lin * scale,
+        quantisation_step=m.step * (scale if m.calibrated else 1.0),
+        clip_level=m.clip,
+        clipped_pct=100.0 * int(m.clipped.sum()) / n,
+        dark_pct=100.0 * int(dark) / n,
+        pixel_pitch_um=pitch_um,
     )
 
 
-def _saturated_part(
-    img: NDArray[np.float32], saturated: NDArray[np.bool_], top: float, calibrated: bool
-) -> int:
-    """Saturated pixels that may be part: all of them when calibrated (air never saturates
-    at a matched exposure); otherwise those whose unsaturated rim is itself near full
-    scale (a gradual run into saturation, as thin metal does), not a clear air edge."""
-    count = int(saturated.sum())
-    if count == 0 or calibrated:
+def _quantisation_step(img: NDArray[np.float32], mask: NDArray[np.bool_]) -> float:
+    """The smallest step between distinct grey levels of the part (1 for integer data,
+    257 for 8-bit data scaled to 16 bits; tiny for float data)."""
+    values = img[::2, ::2][mask[::2, ::2]]
+    if values.size < 2:
+        values = img.ravel()
+    levels = np.unique(values)
+    if levels.size < 2:
+        return 1.0
+    return float(np.min(np.diff(levels)))
+
+
+def _tiles(arr: NDArray[Any], w: int) -> NDArray[Any]:
+    """Non-overlapping ``w`` x ``w`` windows of ``arr``, one per row (ragged edge dropped)."""
+    rows, cols = (arr.shape[0] // w) * w, (arr.shape[1] // w) * w
+    t = arr[:rows, :cols].reshape(rows // w, w, cols // w, w).swapaxes(1, 2)
+    return t.reshape(-1, w * w)
+
+
+def _plane_fit(tiles: NDArray[np.float64], w: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Mean and residual variance (after removing a plane) of each window."""
+    yy, xx = np.mgrid[0:w, 0:w]
+    u = (xx - (w - 1) / 2.0).ravel()
+    v = (yy - (w - 1) / 2.0).ravel()
+    mean = tiles.mean(axis=1)
+    dev = tiles - mean[:, None]
+    bu = dev @ u / float(u @ u)
+    bv = dev @ v / float(v @ v)
+    res = dev - bu[:, None] * u[None, :] - bv[:, None] * v[None, :]
+    return mean, np.einsum("ij,ij->i", res, res) / (w * w - 3)
+
+
+def _window_snr(
+    linear: NDArray[Any], mask: NDArray[np.bool_], step: float
+) -> tuple[float | None, float | None, str | None]:
+    """(SNR, noise std, None) measured in homogeneous part windows, or (None, noise, why).
+
+    Each square window wholly inside the part gives a mean and a noise variance
+    (residual after a fitted plane, Sheppard-corrected for quantisation). The windows
+    with least structure (``SNR_HOMOGENEOUS_SHARE``, judged on a smoothed copy) are the
+    homogeneous regions; the SNR is the median of their mean / std, as ASTM E2597
+    measures it in one homogeneous region of the part. When their noise is below half a
+    quantisation step the SNR is unknown; it is then at least ``2 * mean / step``.
+    """
+    w = int(np.clip(min(mask.shape) // 20, 8, SNR_WINDOW))
+    inside = _tiles(mask, w).all(axis=1) if min(mask.shape) >= w else np.zeros(0, bool)
+    if int(inside.sum()) < SNR_MIN_WINDOWS:
+        return None, None, f"fewer than {SNR_MIN_WINDOWS} part windows of {w} px to measure noise"
+    lin = np.asarray(linear, np.float32)
+    smooth = cv2.GaussianBlur(lin, (0, 0), SNR_STRUCTURE_SIGMA)
+    mean, var = _plane_fit(_tiles(lin, w)[inside].astype(np.float64), w)
+    _, structure = _plane_fit(_tiles(smooth, w)[inside].astype(np.float64), w)
+    keep = max(SNR_MIN_WINDOWS, int(SNR_HOMOGENEOUS_SHARE * mean.size))
+    pick = np.argsort(structure, kind="stable")[:keep]
+    noise = float(np.sqrt(np.median(var[pick])))
+    if noise < SUB_STEP_NOISE * step:
+        bound = float(np.median(mean[pick])) / (SUB_STEP_NOISE * step)
+        why = (
+            f"noise below {SUB_STEP_NOISE:g} quantisation step (filtered or quantised "
+            f"image): not measurable; SNR > {bound:.0f} where it was looked for"
+        )
+        return None, noise, why
+    corrected = np.maximum(var[pick] - step * step / 12.0, (0.25 * step) ** 2)
+    ratio = mean[pick] / np.sqrt(corrected)
+    return float(np.median(ratio)), noise, None
+
+
+def _clipping(
+    img: NDArray[np.float32], top: float, bad: NDArray[np.bool_]
+) -> tuple[float | None, NDArray[np.bool_]]:
+    """The image's own clipping level and the pixels at it (plateaus, not lone pixels).
+
+    The level is the largest grey level reached when it is full scale, or when clipped
+    values pile up there (more than ``CLIP_SPIKE`` times the pixels of the level just
+    below, as a windowed 8-bit export clips); lone hot pixels and 1-2 px specks are no
+    plateau.
+    """
+    none = np.zeros(img.shape, bool)
+    valid = img[~bad] if bad.any() else img.ravel()
+    if valid.size == 0:
+        return None, none
+    clip = float(valid.max())
+    if not clip > 0:
+        return None, none
+    at = img >= np.float32(clip)
+    plateau = cv2.morphologyEx(at.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    if int(plateau.sum()) < CLIP_MIN_PX:
+        return None, none
+    if clip < SATURATION_FRACTION * top:
+        below = valid[valid < np.float32(clip)]
+        under = float(below.max()) if below.size else -np.inf
+        n_under = int(np.count_nonzero(valid == np.float32(under))) if below.size else 0
+        if int(np.count_nonzero(valid >= np.float32(clip))) < CLIP_SPIKE * max(n_under, 1):
+            return None, none
+    # a plateau and the pixels at the level that touch it (its noisy, eroded rim)
+    grown = cv2.dilate(plateau.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return clip, np.asarray(at & grown)
+
+
+def _saturated_part(m: _Measured, raw_detector: bool) -> int:
+    """Clipped pixels that are part, not air.
+
+    Calibrated: all of them (air does not clip at a matched exposure; a mismatch is
+    the open-beam check's). Uncalibrated: each clipped plateau is judged by the ring
+    ``CLIP_RING_PX`` outside it, beyond the blur and filter halo of its edge: air is
+    bounded by metal that falls clearly below the clip, while a burnt-out section of
+    the part runs gradually into it, so most of its ring is itself near the clip. Raw
+    detector data clipped at full scale next to metal above ``RIM_PART_FRACTION`` of
+    full scale is over-exposed part too.
+    """
+    img, clipped, clip, mask = m.img, m.clipped, m.clip, m.mask
+    count = int(clipped.sum())
+    if count == 0 or m.calibrated or clip is None:
         return count
-    sat8 = saturated.astype(np.uint8)
-    rim = (cv2.dilate(sat8, np.ones((5, 5), np.uint8)) > 0) & ~saturated
-    if not rim.any():
-        return 0  # the whole view is saturated: no part visible, judged by part_pct
-    return count if float(np.median(img[rim])) > RIM_PART_FRACTION * top else 0
+    part_level = float(np.median(img[mask])) if mask.any() else 0.0
+    near = np.float32(clip - CLIP_NEAR_FRACTION * max(clip - part_level, 0.0))
+    detector_full = raw_detector and clip >= SATURATION_FRACTION * m.top
+    labels, _ = ndi.label(clipped)
+    inner, outer = CLIP_RING_PX
+    k_in = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inner + 1, 2 * inner + 1))
+    k_out = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * outer + 1, 2 * outer + 1))
+    rows, cols = img.shape
+    total = 0
+    for lab, box in enumerate(ndi.find_objects(labels), start=1):
+        if box is None:
+            continue
+        r0, r1 = max(box[0].start - outer, 0), min(box[0].stop + outer, rows)
+        c0, c1 = max(box[1].start - outer, 0), min(box[1].stop + outer, cols)
+        obj = (labels[r0:r1, c0:c1] == lab).view(np.uint8)
+        ring = (cv2.dilate(obj, k_out) > 0) & ~(cv2.dilate(obj, k_in) > 0)
+        ring &= ~clipped[r0:r1, c0:c1]
+        if not ring.any():
+            continue  # the whole view is clipped: no part visible, judged by part_pct
+        values = img[r0:r1, c0:c1][ring]
+        gradual = float(np.mean(values >= near)) > 0.5
+        if gradual or (detector_full and float(np.median(values)) > RIM_PART_FRACTION * m.top):
+            total += int(obj.sum())
+    return total
