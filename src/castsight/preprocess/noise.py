@@ -78,6 +78,13 @@ def estimate_noise(
     level = smooth[:, 1:-1]  # the local mean, not the noisy pixel itself
     v1, v2 = _robust_var(d1[ok]), _robust_var(d2[ok])
     rho1, rho2 = _correlations(v1, v2)
+    step = _step(img[valid])
+    if not v1 > step * step / 6.0:
+        # lag-1 differences no larger than quantisation alone gives (a filtered or
+        # smoothed image stored in few grey levels): most are exactly zero, and the
+        # correlation read from them is an artefact (rho1 -> 1 would inflate the
+        # variance 2 / (1 - rho1)-fold, to thousands of grey levels): call it white
+        rho1, rho2 = 0.0, 0.0
     sigma = _blur_from_correlation(rho1, rho2)
     scale = 2.0 * max(1.0 - rho1, 1e-3)  # var(d1) = 2 var (1 - rho1)
     levels = level[ok]
@@ -95,6 +102,12 @@ def estimate_noise(
             ws.append(float(sel.sum()))
     gain, electronic = _fit_line(np.array(xs), np.array(ys), np.array(ws))
     return NoiseEstimate(gain, electronic, sigma, rho1)
+
+
+def _step(values: NDArray[Any]) -> float:
+    """Smallest step between distinct values (1 for integers, 0 for continuous data)."""
+    levels = np.unique(values[:: max(1, values.size // 200_000)])
+    return float(np.min(np.diff(levels))) if levels.size > 1 else 0.0
 
 
 def _correlations(v1: float, v2: float) -> tuple[float, float]:

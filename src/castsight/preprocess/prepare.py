@@ -87,8 +87,9 @@ CLIP_SPIKE = 2.0
 times the pixels of the code just under it (clipped values pile up there)."""
 CLIP_RING_PX = (3, 8)
 """Uncalibrated: the ring (px from a clipped plateau) whose level tells part from air."""
-CLIP_NEAR_FRACTION = 0.05
-"""A ring pixel within this fraction of (clip - part median) of the clip is near-clipped."""
+CLIP_NEAR_FRACTION = 0.5
+"""A ring pixel is near the clip when above the midpoint between the part's median and the
+clip level: a burnt-out section is still bright 3-8 px away, an air edge is not."""
 
 
 @dataclass(frozen=True)
@@ -268,14 +269,14 @@ def prepare(
         mask &= ~clipped  # clipped below full scale (8-bit export): no information there
     attenuation = np.asarray(cv2.log(transmission), np.float32)
     np.negative(attenuation, out=attenuation)
-    std = _noise_std(img, dark, noise)
+    step_raw = _quantisation_step(img, mask)
+    std = _noise_std(img, dark, noise, step_raw)
     attenuation, impulses = _fix_impulses(attenuation, std, bad)
     mask &= ~impulses
     # drop specks of "part" in air (and single-pixel holes do not matter)
     mask = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     calibrated = cal.flat is not None
     linear = transmission if calibrated else img  # the SNR domain: linear, never the log
-    step_raw = _quantisation_step(img, mask)
     step = step_raw * float(np.median(inv_beam[::8, ::8])) if inv_beam is not None else step_raw
     pitch = radiograph.acquisition.pixel_pitch_mm
     quality = _quality(
@@ -292,8 +293,14 @@ def _crop(arr: NDArray[Any]) -> NDArray[Any]:
     return arr[r0 : r0 + NOISE_CROP, c0 : c0 + NOISE_CROP]
 
 
-def _noise_std(img: NDArray[np.float32], dark: Any, noise: NoiseEstimate) -> NDArray[np.float32]:
-    """sigma_a = sqrt(var(I)) / (I - dark), from a smoothed image (the mean, not the noise)."""
+def _noise_std(
+    img: NDArray[np.float32], dark: Any, noise: NoiseEstimate, step: float = 0.0
+) -> NDArray[np.float32]:
+    """sigma_a = sqrt(var(I)) / (I - dark), from a smoothed image (the mean, not the noise).
+
+    The variance is at least the quantisation noise ``step^2 / 12`` of the stored grey
+    levels: in a filtered 8-bit image the steps of a smooth ramp are not impulses.
+    """
     rows, cols = img.shape
     small = cv2.resize(img, (max(cols // 8, 1), max(rows // 8, 1)), interpolation=cv2.INTER_AREA)
     d = (
@@ -303,7 +310,7 @@ def _noise_std(img: NDArray[np.float32], dark: Any, noise: NoiseEstimate) -> NDA
             np.asarray(dark, np.float32), small.shape[::-1], interpolation=cv2.INTER_AREA
         )
     )
-    var = np.maximum(noise.gain * small + noise.electronic_var, 1e-6)
+    var = np.maximum(noise.gain * small + noise.electronic_var, max(step * step / 12.0, 1e-6))
     std = np.sqrt(var) / np.maximum(small - d, 1.0)
     return np.asarray(cv2.resize(std.astype(np.float32), (cols, rows)), np.float32)
 
@@ -384,6 +391,8 @@ def _quantisation_step(img: NDArray[np.float32], mask: NDArray[np.bool_]) -> flo
     if values.size < 2:
         values = img.ravel()
     levels = np.unique(values)
+    if levels.size < 2:
+        levels = np.unique(img[::2, ::2])
     if levels.size < 2:
         return 1.0
     return float(np.min(np.diff(levels)))
@@ -483,7 +492,9 @@ def _saturated_part(m: _Measured, raw_detector: bool) -> int:
     the open-beam check's). Uncalibrated: each clipped plateau is judged by the ring
     ``CLIP_RING_PX`` outside it, beyond the blur and filter halo of its edge: air is
     bounded by metal that falls clearly below the clip, while a burnt-out section of
-    the part runs gradually into it, so most of its ring is itself near the clip. Raw
+    the part runs gradually into it, so most of its ring is part near the clip. (A
+    section burnt out where it meets clipped air is read as air: the image cannot tell
+    where the part ends.) Raw
     detector data clipped at full scale next to metal above ``RIM_PART_FRACTION`` of
     full scale is over-exposed part too.
     """
@@ -511,7 +522,8 @@ def _saturated_part(m: _Measured, raw_detector: bool) -> int:
         if not ring.any():
             continue  # the whole view is clipped: no part visible, judged by part_pct
         values = img[r0:r1, c0:c1][ring]
-        gradual = float(np.mean(values >= near)) > 0.5
+        inside = mask[r0:r1, c0:c1][ring]  # near-clipped *part*: noisy air is no run
+        gradual = float(np.mean((values >= near) & inside)) > 0.5
         if gradual or (detector_full and float(np.median(values)) > RIM_PART_FRACTION * m.top):
             total += int(obj.sum())
     return total
