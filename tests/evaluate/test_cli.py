@@ -80,3 +80,46 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert other.exit_code == 2 and "matches no truth image" in other.stderr
     mode = runner.invoke(app, [*base, "--pred", str(run / "predictions.json"), "--match", "x"])
     assert mode.exit_code == 2 and "Traceback" not in mode.output
+
+
+def _args(sim: Path, run: Path, out: Path) -> list[str]:
+    pred_path = str(run / "predictions.json")
+    return ["evaluate", "--pred", pred_path, "--truth", str(sim / "truth.json"), "--out", str(out)]
+
+
+def test_an_existing_report_is_kept_unless_overwrite(tmp_path: Path) -> None:
+    sim, run = _run_dir(tmp_path)
+    out = tmp_path / "inspected"
+    out.mkdir()
+    (out / "report.html").write_text("the inspection report")
+    refused = runner.invoke(app, _args(sim, run, out))
+    assert refused.exit_code == 2 and "--overwrite" in refused.stderr
+    assert (out / "report.html").read_text() == "the inspection report"
+    again = runner.invoke(app, [*_args(sim, run, out), "--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert "Worst misses" in (out / "report.html").read_text()
+    assert json.loads((out / "run.json").read_text())["complete"] is True
+
+
+def test_out_may_not_hold_the_inputs_or_be_a_file(tmp_path: Path) -> None:
+    sim, run = _run_dir(tmp_path)
+    inside = runner.invoke(app, [*_args(sim, run, run), "--overwrite"])
+    assert inside.exit_code == 2 and "holds the input" in inside.stderr
+    assert (run / "predictions.json").is_file()
+    (tmp_path / "file").write_text("x")
+    is_file = runner.invoke(app, _args(sim, run, tmp_path / "file"))
+    assert is_file.exit_code == 2 and "not a folder" in is_file.stderr
+    assert "Traceback" not in is_file.output
+
+
+def test_partial_records_are_said_on_stdout_and_coded(tmp_path: Path) -> None:
+    sim, run = _run_dir(tmp_path)
+    parts = {
+        "parts": [{"serial": "P0001", "sentence": "NG"}, {"serial": "P0002", "sentence": "OK"}]
+    }
+    (sim / "parts.json").write_text(json.dumps(parts))
+    (run / "records.jsonl").write_text(json.dumps({"serial": "P0002", "sentence": "OK"}) + "\n")
+    result = runner.invoke(app, _args(sim, run, tmp_path / "eval"))
+    assert result.exit_code == 3, result.output
+    assert "1 of 2 parts have no record (P0001)" in result.stdout
+    assert "no NG part has a record" in result.stdout and "0/0" not in result.stdout

@@ -107,7 +107,7 @@ def test_a_loose_image_of_another_view_is_noted_not_taught(good_dir: Path, tmp_p
     notes: list[str] = []
     refs = learn_reference(discover_parts([loose]), None, notes=notes)
     assert list(refs) == ["pose01"] and refs["pose01"].n_images == 4
-    assert len(notes) == 1 and notes[0].startswith("odd/odd") and "not taught" in notes[0]
+    assert len(notes) == 1 and notes[0].startswith("loose/odd") and "not taught" in notes[0]
 
 
 def test_an_unreadable_good_image_is_left_out_and_noted(good_dir: Path, tmp_path: Path) -> None:

@@ -10,7 +10,15 @@ from castsight.errors import CastsightError
 
 EXIT_OK = 0
 EXIT_FOUND = 1
+"""``inspect --fail-on``: a part was NG (or REVIEW)."""
 EXIT_BAD_INPUT = 2
+"""Bad usage or input: nothing was done (a batch of ``info``/``convert``: that file)."""
+EXIT_ERRORS = 3
+"""The run finished, but a part or file errored (``inspect``: a view that could not be
+read, a part with no views, an inspection error; ``evaluate``: parts with no record).
+Their records say so; each has a line on stderr. Beats ``EXIT_FOUND``."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: the partial run is kept aside, marked incomplete (:mod:`castsight.report.rundir`)."""
 
 
 def report_error(err: CastsightError | str) -> None:

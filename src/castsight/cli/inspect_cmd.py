@@ -1,8 +1,11 @@
 """``castsight inspect``: part folders or files in, a sentence per part out.
 
 Writes OUT/records.jsonl (one record per part, appended as each part is
-done), OUT/predictions.json (COCO results) and OUT/report.html. A bad file
-is reported in its part's record and the batch goes on.
+done), OUT/predictions.json (COCO results), OUT/report.html and OUT/run.json,
+as one run (:mod:`castsight.report.rundir`: written beside OUT, moved into
+place when complete; Ctrl-C keeps the partial run as OUT.incomplete-<id>). A
+bad file is reported on stderr and in its part's record, the batch goes on,
+and the exit code is 3 (:data:`~castsight.cli.common.EXIT_ERRORS`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from castsight.cli.common import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_OK, progress_bar, report_error
+from castsight.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_ERRORS,
+    EXIT_FOUND,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    progress_bar,
+    report_error,
+)
 from castsight.errors import CastsightError
 
 FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
@@ -36,10 +47,13 @@ def build_inspector(
     """The Inspector for a plan, a model artifact (or the shipped one) and calibration."""
     from castsight.accept.plan import load_plan
     from castsight.model import default_model
-    from castsight.model.detectors import model_detectors
+    from castsight.model.detectors import DETECTOR_MODES, model_detectors
     from castsight.pipeline import Inspector
     from castsight.preprocess.prepare import load_calibration
 
+    if detector not in DETECTOR_MODES:
+        raise CastsightError(None, f"--detector {detector!r}: expected one of "
+                                   f"{', '.join(DETECTOR_MODES)}")  # fmt: skip
     plan = load_plan(plan_name)
     cal = load_calibration(calibration) if calibration is not None else None
     if model is None and (detector in ("learned", "cascade") or
@@ -78,33 +92,67 @@ def inspect(
     fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 if any part is: ng|review."),
     workers: int = typer.Option(2, min=1, max=64, help="Views inspected in parallel."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty --out."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an earlier run's --out folder (whole)."
+    ),
 ) -> None:
     """Inspect parts: a sentence (OK / NG / REVIEW) per part with measured indications."""
     from castsight.io.parts import discover_parts
-    from castsight.report.records import append_record, coco_predictions, write_predictions
+    from castsight.report.rundir import RunFolder, check_out
 
     if fail_on is not None and fail_on not in FAIL_ON:
         report_error(f"--fail-on {fail_on!r}: expected ng or review")
         raise typer.Exit(EXIT_BAD_INPUT)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        report_error(f"{out}: folder is not empty; pass --overwrite to write into it")
-        raise typer.Exit(EXIT_BAD_INPUT)
     try:
+        check_out(out, overwrite=overwrite)
         parts = discover_parts(inputs, manifest)
         if not parts:
             raise CastsightError(", ".join(map(str, inputs)), "no radiographs found")
         cal = calibration if calibration is not None else _default_calibration(inputs)
         inspector = build_inspector(plan, model, cal, workers, detector)
+        run = RunFolder.start(out, overwrite=overwrite, command="inspect")
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    out.mkdir(parents=True, exist_ok=True)
-    records_path = out / "records.jsonl"
-    records_path.write_text("", encoding="utf-8")
     root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
     records: list[dict[str, Any]] = []
+    try:
+        errors = _inspect_all(inspector, parts, run.path, root, records)
+        if report:
+            errors += _write_report(records, run.path)
+        run.finish(parts=len(parts), errors=errors)
+    except KeyboardInterrupt:
+        why = f"interrupted (Ctrl-C) after {len(records)} of {len(parts)} parts"
+        kept = run.keep_incomplete(why, parts=len(parts), parts_done=len(records))
+        report_error(f"{why}; {out} is unchanged, the partial run is kept in {kept}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BaseException:
+        run.keep_incomplete("stopped by an error", parts=len(parts), parts_done=len(records))
+        raise
+    _summary(records, out, report)
+    found = {r["sentence"] for r in records}
+    if errors:
+        raise typer.Exit(EXIT_ERRORS)
+    if fail_on is not None and found & FAIL_ON[fail_on]:
+        raise typer.Exit(EXIT_FOUND)
+    raise typer.Exit(EXIT_OK)
+
+
+ERROR_STATUSES = ("unreadable", "error")
+"""View statuses that are errors (a line on stderr, exit code 3), not inspection results."""
+
+
+def _inspect_all(
+    inspector: Any, parts: list[Any], folder: Path, root: Path | None, records: list[Any]
+) -> int:
+    """Inspect ``parts`` into ``folder`` (records appended as each part is done, then the
+    COCO predictions); ``records`` grows as they are; return the number of errors."""
+    from castsight.report.records import append_record, coco_predictions, write_predictions
+
+    records_path = folder / "records.jsonl"
+    records_path.write_text("", encoding="utf-8")
     predictions: list[dict[str, Any]] = []
+    errors = 0
     with progress_bar() as bar:
         task = bar.add_task("inspecting parts", total=len(parts))
         for part in parts:
@@ -114,19 +162,28 @@ def inspect(
             records.append(data)
             predictions += coco_predictions(rec, root)
             for view in rec.views:
-                if view.status == "unreadable":
+                if view.status in ERROR_STATUSES:
                     report_error(f"{view.path}: {view.error}")
+                    errors += 1
+            for finding in rec.findings:
+                if finding.rule in ("views", "error"):
+                    report_error(f"part {rec.serial}: {finding.message}")
+                    errors += 1
             bar.advance(task)
-    write_predictions(out / "predictions.json", predictions)
-    if report:
-        from castsight.report.html import write_html_report
+    write_predictions(folder / "predictions.json", predictions)
+    return errors
 
-        write_html_report(records, out)
-    _summary(records, out, report)
-    found = {r["sentence"] for r in records}
-    if fail_on is not None and found & FAIL_ON[fail_on]:
-        raise typer.Exit(EXIT_FOUND)
-    raise typer.Exit(EXIT_OK)
+
+def _write_report(records: list[dict[str, Any]], folder: Path) -> int:
+    """Write report.html; a report that cannot be written is one error, not a lost run."""
+    from castsight.report.html import write_html_report
+
+    try:
+        write_html_report(records, folder)
+    except (CastsightError, OSError, ValueError) as err:
+        report_error(f"report.html could not be written ({type(err).__name__}: {err})")
+        return 1
+    return 0
 
 
 def _summary(records: list[dict[str, Any]], out: Path, report: bool) -> None:

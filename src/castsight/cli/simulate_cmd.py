@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from castsight.cli.common import EXIT_BAD_INPUT, progress_bar, report_error
+from castsight.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, progress_bar, report_error
+from castsight.errors import CastsightError
 
 
 def simulate(
@@ -32,18 +33,18 @@ def simulate(
     detector_seed: int | None = typer.Option(
         None, help="Flat panel's fixed pattern (default: --seed); one cell, one panel."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an earlier dataset at --out (whole)."
+    ),
 ) -> None:
     """Simulate a line run: DIR/<part>/<view>.tif, DIR/truth.json (COCO), DIR/parts.json."""
+    from castsight.report.rundir import RunFolder
     from castsight.simulate.dataset import SimulationConfig, write_dataset
     from castsight.simulate.phantoms import PART_TYPES
     from castsight.simulate.render import Exposure
 
     if part_type not in PART_TYPES:
         report_error(f"--type {part_type!r}: unknown part type (known: {', '.join(PART_TYPES)})")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        report_error(f"{out}: folder is not empty; pass --overwrite to write into it")
         raise typer.Exit(EXIT_BAD_INPUT)
     config = SimulationConfig(
         part_type=part_type,
@@ -58,9 +59,23 @@ def simulate(
         fixture_mm=fixture_mm,
         detector_seed=detector_seed,
     )
-    with progress_bar() as bar:
-        task = bar.add_task("simulating views", total=parts * views)
-        summary = write_dataset(config, out, progress=lambda n: bar.advance(task, n))
+    try:
+        run = RunFolder.start(out, overwrite=overwrite, command="simulate")
+    except CastsightError as err:
+        report_error(err)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    try:  # written beside --out, moved into place whole (castsight.report.rundir)
+        with progress_bar() as bar:
+            task = bar.add_task("simulating views", total=parts * views)
+            summary = write_dataset(config, run.path, progress=lambda n: bar.advance(task, n))
+        run.finish(parts=parts, views=views, seed=seed)
+    except KeyboardInterrupt:
+        run.discard()
+        report_error(f"interrupted (Ctrl-C); {out} is unchanged")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BaseException:
+        run.discard()
+        raise
     typer.echo(
         f"{summary['parts']} parts ({summary['ng_parts']} NG), {summary['views']} views, "
         f"{summary['annotations']} defect annotations -> {out}"

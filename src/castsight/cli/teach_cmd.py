@@ -93,14 +93,18 @@ def teach(
     from castsight.io.parts import discover_parts
     from castsight.model import MANIFEST, save_artifact
     from castsight.preprocess.prepare import load_calibration
+    from castsight.report.rundir import check_writable
     from castsight.teach import learn_reference, reference_summary
 
     warnings: list[str] = []
     try:
         if out.exists() and not overwrite:  # fail before minutes of learning, not after
             raise InputError(out, "already exists; pass --overwrite to replace it")
+        if out.exists() and not out.is_dir():
+            raise InputError(out, "exists and is not a folder")
         if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
             raise InputError(out, "exists and is not a castsight model; refusing to replace it")
+        check_writable(out.parent)
         if network not in ("auto", "guided", "learned"):
             raise InputError(None, f"--network {network!r}: expected auto, guided or learned")
         if learned and init not in ("default", "none"):  # a bad --init fails now, not later
@@ -155,6 +159,9 @@ def teach(
         )
     except CastsightError as err:
         report_error(err)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as err:  # e.g. the disk filled up while the model was saved
+        report_error(f"{out}: cannot write the model ({err.strerror or err})")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     for warning in warnings + summary["warnings"]:
         typer.echo(f"castsight: warning: {warning}", err=True)
