@@ -80,7 +80,7 @@ def _add_extra(folder: Path, extra: str, good: list[str], seed: int) -> bool:
         write_radiograph(Radiograph(_plate(seed)), folder / f"{good[0]}.tiff")
         return True
     if extra == "copy-in-part" and good:
-        source = next(folder.glob(f"{good[0]}.*"))
+        source = next(p for p in folder.glob(f"{good[0]}.*") if p.suffix != ".json")  # sidecar
         shutil.copyfile(source, folder / f"X01{source.suffix}")
         return True
     if extra in ("notes.txt", ".hidden.tif"):
