@@ -1,7 +1,9 @@
 """The ``castsight`` command line (Typer + Rich).
 
 Exit codes: 0 done; 1 the inspection ran and found NG/REVIEW parts, only when
-asked with ``--fail-on``; 2 bad usage or input (one line per problem on stderr).
+asked with ``--fail-on``; 2 bad usage or input (one line per problem on stderr);
+3 the run finished but a part or file errored; 130 interrupted (the partial run
+kept aside). See :mod:`castsight.cli.common`.
 """
 
 from __future__ import annotations
