@@ -83,7 +83,7 @@ def export8(
             x = cv2.GaussianBlur(x, (0, 0), 1.2)
         elif step == "unsharp":
             x = x + (x - cv2.GaussianBlur(x, (0, 0), 2.0))
-    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(np.round(x), 0, 255), np.uint8)
 
 
 def as_radiograph(pixels: NDArray[np.uint8], pitch_mm: float | None = None) -> Radiograph:
