@@ -47,3 +47,11 @@ def test_only_castsight_outputs_are_replaced(tmp_path: Path) -> None:
         check_out(legacy, overwrite=True)
     with pytest.raises(InputError, match="not empty"):
         check_out(legacy, overwrite=False)
+
+
+def test_the_current_folder_as_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")
+    run = RunFolder.start(Path("."), overwrite=False, command="inspect")
+    assert run.path.parent == tmp_path
+    assert run.finish() == tmp_path / "out" and (tmp_path / "out" / "run.json").is_file()

@@ -114,7 +114,7 @@ def inspect(
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
+    root = _image_root(inputs)
     records: list[dict[str, Any]] = []
     try:
         errors = _inspect_all(inspector, parts, run.path, root, records)
@@ -136,6 +136,16 @@ def inspect(
     if fail_on is not None and found & FAIL_ON[fail_on]:
         raise typer.Exit(EXIT_FOUND)
     raise typer.Exit(EXIT_OK)
+
+
+def _image_root(inputs: list[Path]) -> Path | None:
+    """The folder COCO file names are relative to: the one folder of parts given (the
+    parent of one part folder given, so names read ``SERIAL/VIEW.tif`` as in truth.json)."""
+    from castsight.io.parts import is_part_folder
+
+    if len(inputs) != 1 or not inputs[0].is_dir():
+        return None
+    return inputs[0].absolute().parent if is_part_folder(inputs[0]) else inputs[0]
 
 
 ERROR_STATUSES = ("unreadable", "error")

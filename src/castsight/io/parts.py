@@ -135,6 +135,11 @@ def _part_of(folder: Path) -> PartSource:
     return PartSource(printable(Path(os.path.abspath(folder)).name), None, views)
 
 
+def is_part_folder(folder: Path) -> bool:
+    """Whether ``folder`` is one part (a folder without subfolders), not a set of parts."""
+    return folder.is_dir() and not any(_is_subfolder(e) for e in _sorted_entries(folder))
+
+
 def _parts_in_dir(folder: Path) -> list[PartSource]:
     entries = _sorted_entries(folder)
     subfolders = [e for e in entries if _is_subfolder(e)]

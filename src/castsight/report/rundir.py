@@ -85,6 +85,7 @@ class RunFolder:
     @classmethod
     def start(cls, out: Path, *, overwrite: bool, command: str) -> RunFolder:
         """Check ``out`` (:func:`check_out`) and open a fresh hidden folder beside it."""
+        out = Path(os.path.abspath(out))  # "." has no name to put a sibling beside
         check_out(out, overwrite=overwrite)
         check_writable(out.parent)
         run_id = uuid.uuid4().hex[:12]
