@@ -47,6 +47,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from castsight.detect.base import Indication, Judged
+from castsight.detect.modes import fit_coefficients
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
 
@@ -102,12 +103,19 @@ class ReferenceView:
     """Typical ``noise_std**2`` of the good images (median over part pixels)."""
     notes: tuple[str, ...] = ()
     """Images left out while learning, and why."""
+    modes: F32 | None = None
+    """Pose modes (:mod:`castsight.detect.modes`), ``(k, rows, cols)`` in the anchor's
+    frame; with them ``std`` is the leave-one-out spread after the modes are fitted.
+    None: a reference learned before pose modes (``std`` in-sample, the pose
+    variation in it)."""
 
     def __post_init__(self) -> None:
         if not (self.mean.shape == self.std.shape == self.mask.shape) or self.mean.ndim != 2:
             raise ValueError("mean, std and mask must be 2-D arrays of one shape")
         if self.n_images < 1:
             raise ValueError("a reference needs at least one image")
+        if self.modes is not None and (self.modes.ndim != 3 or self.modes.shape[1:] != self.shape):
+            raise ValueError("modes must be (k, rows, cols) of the reference's shape")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -148,7 +156,7 @@ def registration_template(
     """Downsample (``factor`` 0: to about :data:`REG_SIZE`) and high-pass a reference image."""
     rows, cols = attenuation.shape
     f = factor or max(1, round(max(rows, cols) / REG_SIZE))
-    small = _downsample(attenuation, f)
+    small = downsample(attenuation, f)
     window = np.asarray(cv2.createHanningWindow(small.shape[::-1], cv2.CV_32F), np.float32)
     return RegistrationTemplate((rows, cols), f, small, _highpass(small), window)
 
@@ -173,7 +181,7 @@ def register(
         tpl = registration_template(reference)
     if image.shape != tpl.shape:
         raise ValueError(f"image {image.shape} and reference {tpl.shape} differ in shape")
-    f, small = tpl.factor, _downsample(image, tpl.factor)
+    f, small = tpl.factor, downsample(image, tpl.factor)
     # a copy: OpenCV 5 phaseCorrelate applies the window to its inputs in place
     (dx, dy), _ = cv2.phaseCorrelate(tpl.highpass.copy(), _highpass(small), tpl.window)
     start = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], np.float32)
@@ -196,7 +204,8 @@ def register(
     return Registration(np.hstack([rot, shift[:, None]]), float(cc), refined)
 
 
-def _downsample(a: NDArray[np.floating], f: int) -> F32:
+def downsample(a: NDArray[np.floating], f: int) -> F32:
+    """Area-average ``a`` by the integer factor ``f`` (the registration scale)."""
     img, (rows, cols) = np.asarray(a, np.float32), (a.shape[0] // f, a.shape[1] // f)
     if f == 1:
         return img
@@ -251,6 +260,9 @@ class ReferenceScore:
     pooled, warped onto the image and scaled by ``noise_ratio``."""
     view: str = ""
     """The taught view the image was compared with (its own, or the one it matched)."""
+    misfit: F32 | None = None
+    """Per pixel, how much ``scale`` was widened because this image fits its pose modes
+    worse than the good images did (:func:`_misfit_ratio`; None: not at all)."""
 
 
 class ReferenceDetector:
@@ -276,6 +288,10 @@ class ReferenceDetector:
         self._refs = dict(view_refs)
         self._templates = {v: registration_template(r.mean) for v, r in self._refs.items()}
         self._spread = {v: _spread(r, floor) for v, r in self._refs.items()}
+        self._small_modes = {
+            v: _small_modes(r, self._templates[v].factor) for v, r in self._refs.items()
+        }
+        self._bands = {v: _pose_bands(r) for v, r in self._refs.items()}
 
     @property
     def views(self) -> tuple[str, ...]:
@@ -336,7 +352,8 @@ class ReferenceDetector:
             raise InputError(where, f"view {view!r} does not match its reference (correlation "
                                     f"{reg.correlation:.2f}); wrong part or pose?")  # fmt: skip
         size, m = (a.shape[1], a.shape[0]), reg.matrix
-        mean = np.asarray(cv2.warpAffine(ref.mean, m, size, flags=cv2.INTER_LINEAR,
+        expected = self._posed_mean(view, image, reg)
+        mean = np.asarray(cv2.warpAffine(expected, m, size, flags=cv2.INTER_LANCZOS4,
                                          borderMode=cv2.BORDER_REFLECT), np.float32)  # fmt: skip
         spread = cv2.warpAffine(self._spread[view], m, size, flags=cv2.INTER_NEAREST,
                                 borderValue=float(_OUTSIDE))  # fmt: skip
@@ -347,8 +364,37 @@ class ReferenceDetector:
         k = max(1.0, _noise_ratio(image, valid, ref.noise_var))
         scale = np.asarray(spread * np.float32(math.sqrt(k)), np.float32)
         z = np.asarray(cv2.divide(dev, scale), np.float32)
+        bands = self._bands[view]
+        if bands is not None:
+            band = cv2.warpAffine(bands, m, size, flags=cv2.INTER_NEAREST)
+            ratio = _misfit_ratio(z, np.asarray(band), valid)
+            z, scale = np.asarray(z / ratio, np.float32), np.asarray(scale * ratio, np.float32)
+        else:
+            ratio = None
         dof = max(ref.n_images - 1, 1)
-        return ReferenceScore(z, valid, reg, offset, dev, k, dof, scale, view)
+        return ReferenceScore(z, valid, reg, offset, dev, k, dof, scale, view, ratio)
+
+    def _posed_mean(self, view: str, image: PreparedImage, reg: Registration) -> F32:
+        """The learned mean plus the pose modes fitted to ``image`` (anchor frame): what a
+        good part in this image's pose looks like."""
+        ref, small = self._refs[view], self._small_modes[view]
+        if ref.modes is None or small is None or ref.modes.shape[0] == 0:
+            return ref.mean
+        tpl, (modes, small_mask) = self._templates[view], small
+        f = tpl.factor
+        # the image in the anchor's frame, as the good images were when the modes were learned
+        flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LANCZOS4
+        size = ref.mean.shape[::-1]
+        warped = cv2.warpAffine(image.attenuation, reg.matrix, size, flags=flags,
+                                borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+        back = downsample(np.asarray(warped, np.float32), f)
+        inside = cv2.warpAffine(np.ones(ref.shape, np.float32), reg.matrix, size,
+                                flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)  # fmt: skip
+        ok = small_mask & (downsample(np.asarray(inside, np.float32), f) > 0.999)
+        y = np.asarray(back, np.float32) - tpl.small
+        c = fit_coefficients(y.ravel(), modes, ok.ravel())
+        flat = np.tensordot(c.astype(np.float32), ref.modes, axes=1)
+        return np.asarray(ref.mean + flat, np.float32)
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Indications in the image's own pixels: each holds a pixel past the threshold and
@@ -375,7 +421,9 @@ class ReferenceDetector:
         part = int(np.count_nonzero(image.mask))
         n_valid = int(np.count_nonzero(score.valid))
         t = np.float32(self.z_threshold(score.view, DEVIATING_SIGMAS))
-        far = int(np.count_nonzero((np.abs(score.z) > t) & score.valid))
+        # measured before any misfit widening: a pose beyond the taught range is the news
+        z = score.z if score.misfit is None else score.z * score.misfit
+        far = int(np.count_nonzero((np.abs(z) > t) & score.valid))
         return Judged(found, n_valid / part if part else 0.0, far / n_valid if n_valid else 0.0)
 
     def indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
@@ -422,7 +470,29 @@ class ReferenceDetector:
                     significance=t_to_sigmas(float(side[box][labels[box] == i].max()), score.dof),
                     detector=self.name, extras=dict(extras),
                 ))  # fmt: skip
+        if score.misfit is not None:  # a pose-modelled reference: drop displaced edges
+            found = _monopoles(found)
         return sorted(found, key=lambda ind: -ind.significance)
+
+
+DIPOLE_GAP_PX = 2
+"""Opposite deviations closer than this (px, box to box) are one displaced edge."""
+
+
+def _monopoles(found: list[Indication]) -> list[Indication]:
+    """The indications without an opposite-signed neighbour.
+
+    An edge displaced by a fraction of a pixel beyond what the pose modes
+    explain leaves a pair of opposite deviations side by side (less material
+    on one side, more on the other); a void or an inclusion leaves one sign.
+    """
+
+    def near(a: Indication, b: Indication) -> bool:
+        (ax, ay, aw, ah), (bx, by, bw, bh), g = a.bbox, b.bbox, DIPOLE_GAP_PX
+        return ax - g < bx + bw and bx - g < ax + aw and ay - g < by + bh and by - g < ay + ah
+
+    return [a for a in found
+            if not any(b.polarity != a.polarity and near(a, b) for b in found)]  # fmt: skip
 
 
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
@@ -447,11 +517,69 @@ def _spread(ref: ReferenceView, floor: float) -> F32:
     mask and in the frame's edge band :data:`_OUTSIDE`."""
     var = cv2.blur(np.square(ref.std, dtype=np.float32), (3, 3))
     var = np.asarray(cv2.dilate(var, np.ones((3, 3), np.uint8)), np.float32)
-    spread = np.sqrt(var * np.float32(1.0 + 1.0 / ref.n_images) + np.float32(floor**2))
+    # a leave-one-out spread (with modes) already holds the uncertainty of the mean
+    held_out = 1.0 if ref.modes is not None else 1.0 + 1.0 / ref.n_images
+    spread = np.sqrt(var * np.float32(held_out) + np.float32(floor**2))
     spread = np.asarray(spread, np.float32)
     spread[~ref.mask], e = _OUTSIDE, _EDGE
     spread[:e], spread[-e:], spread[:, :e], spread[:, -e:] = (_OUTSIDE,) * 4
     return spread
+
+
+def _small_modes(ref: ReferenceView, f: int) -> tuple[F32, NDArray[np.bool_]] | None:
+    """A reference's pose modes at the registration scale (flattened) and the small pixels
+    wholly inside its mask, where they are fitted."""
+    if ref.modes is None or ref.modes.shape[0] == 0:
+        return None
+    small = np.stack([downsample(mode, f) for mode in ref.modes])
+    mask = downsample(ref.mask.astype(np.float32), f) > 0.999
+    return small.reshape(small.shape[0], -1), mask
+
+
+POSE_BANDS = (0.5, 0.8, 0.95)
+"""Quantiles of the pose-mode energy that split a view into bands for :func:`_misfit_ratio`."""
+FRAME_BAND_PX = 48
+"""Pixels this close to the frame form a band of their own in :func:`_misfit_ratio`: the
+fixturing error moves structure into and out of the field there."""
+TAIL_QUANTILE = 0.9
+"""``|z|`` quantile a band's scale is read at (a defect covers far less of a band)."""
+
+
+def _pose_bands(ref: ReferenceView) -> NDArray[np.uint8] | None:
+    """Each pixel's band of pose-mode energy (``sum_k mode_k^2``; 1 = least, 0 = off the
+    mask; the frame's edge band :data:`FRAME_BAND_PX` last), in the anchor's frame; None
+    without modes."""
+    if ref.modes is None or ref.modes.shape[0] == 0:
+        return None
+    energy = smooth(np.einsum("kij,kij->ij", ref.modes, ref.modes, dtype=np.float32))
+    edges = np.quantile(energy[ref.mask], POSE_BANDS)
+    bands = (np.searchsorted(edges, energy) + 1).astype(np.uint8)
+    e = FRAME_BAND_PX
+    bands[:e], bands[-e:], bands[:, :e], bands[:, -e:] = (len(POSE_BANDS) + 2,) * 4
+    bands[~ref.mask] = 0
+    return bands
+
+
+def _misfit_ratio(z: F32, band: NDArray[np.uint8], valid: NDArray[np.bool_]) -> F32:
+    """Per pixel, how much to scale ``z`` down, band by band, where this image fits its
+    pose modes worse than the good images did (a pose beyond the taught range; the
+    modes are linear in pose).
+
+    In each band of pose-mode energy the :data:`TAIL_QUANTILE` of ``|z|`` is compared
+    with that of a standard normal; where it is larger, the band's ``z`` is divided by
+    the ratio. A defect covers a tiny share of a band, so it does not set the ratio;
+    an image as well fitted as the good ones keeps its ``z``.
+    """
+    out = np.ones_like(z)
+    normal = float(special.ndtri(0.5 + TAIL_QUANTILE / 2))
+    for b in range(1, len(POSE_BANDS) + 3):
+        where = (band == b) & valid
+        if np.count_nonzero(where) < 100:
+            continue
+        ratio = float(np.quantile(np.abs(z[where]), TAIL_QUANTILE)) / normal
+        if ratio > 1.0:
+            out[where] = np.float32(ratio)
+    return out
 
 
 def _noise_ratio(image: PreparedImage, valid: NDArray[np.bool_], train_var: float) -> float:

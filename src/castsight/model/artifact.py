@@ -320,9 +320,12 @@ def _write_view(root: Path, name: str, ref: ReferenceView, taken: set[str]) -> d
     step = max((hi - lo) / 65535.0, 1e-9)
     quantised = np.round((ref.mean.astype(np.float64) - lo) / step).astype(np.uint16)
     buf = io.BytesIO()
-    np.savez_compressed(buf, mean_u16=quantised, mean_offset=np.float64(lo),
-                        mean_step=np.float64(step), std=ref.std.astype(np.float16),
-                        mask=ref.mask.astype(bool))  # fmt: skip
+    arrays: dict[str, Any] = {"mean_u16": quantised, "mean_offset": np.float64(lo),
+                              "mean_step": np.float64(step), "std": ref.std.astype(np.float16),
+                              "mask": ref.mask.astype(bool)}  # fmt: skip
+    if ref.modes is not None:
+        arrays["modes"] = ref.modes.astype(np.float16)
+    np.savez_compressed(buf, **arrays)
     (root / "reference").mkdir(exist_ok=True)
     (root / file).write_bytes(buf.getvalue())
     return {"file": file, "shape": list(ref.shape), "n_images": ref.n_images,
@@ -356,6 +359,7 @@ def _read_view(root: Path, name: str, entry: dict[str, Any]) -> ReferenceView:
             q, lo, step, std, mask = (
                 np.asarray(npz[k]) for k in ("mean_u16", "mean_offset", "mean_step", "std", "mask")
             )
+            modes = np.asarray(npz["modes"], np.float32) if "modes" in npz.files else None
         return ReferenceView(
             view=name,
             mean=(float(lo) + q.astype(np.float64) * float(step)).astype(np.float32),
@@ -364,6 +368,7 @@ def _read_view(root: Path, name: str, entry: dict[str, Any]) -> ReferenceView:
             n_images=int(entry["n_images"]),
             noise_var=float(entry["noise_var"]),
             notes=tuple(str(n) for n in entry.get("notes", [])),
+            modes=modes,
         )
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise InputError(where, f"reference of view {name!r} is unreadable ({err})") from None

@@ -9,10 +9,13 @@ frame, and accumulated in float64:
   the part. Exposure (mA.s) drift and small kV drift move the whole
   attenuation image by nearly a constant, which is not a defect; what is
   learned is the exposure-independent structure;
-* ``mean`` is the mean of the offset-free attenuation; ``std`` is the spread
-  of the same images after the light Gaussian the detector applies, so it
-  holds the noise of one image plus the part-to-part and registration
-  variation, exactly what a new good image will show;
+* ``mean`` is the mean of the offset-free attenuation; ``modes`` are the pose
+  modes of the registered images (:mod:`castsight.detect.modes`), and ``std``
+  is the leave-one-out spread: each good image predicted from the others
+  (their mean plus their pose modes fitted to it, as the detector fits a new
+  image), the prediction error smoothed by the detector's light Gaussian, so
+  it holds one image's noise plus what the modes do not explain, exactly
+  what a new good image will show;
 * ``mask`` keeps pixels that at least 60 % of the images cover (inside their
   frame: near the frame, the images that reach a pixel are a few, biased by
   the fixturing shift) and that are part in at least half of those. 60 %
@@ -53,9 +56,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from castsight.detect.modes import choose_count, leave_one_out, mode_weights
 from castsight.detect.reference import (
     ReferenceView,
     RegistrationTemplate,
+    downsample,
     exposure_offset,
     register,
     registration_template,
@@ -88,16 +93,17 @@ class _Accumulator:
     anchor: PreparedImage
     template: RegistrationTemplate = field(init=False)
     s1: NDArray[np.float64] = field(init=False)
-    sg: NDArray[np.float64] = field(init=False)
-    sg2: NDArray[np.float64] = field(init=False)
     count: NDArray[np.int32] = field(init=False)
     part: NDArray[np.int32] = field(init=False)
     noise: list[float] = field(default_factory=list)
+    rows: list[NDArray[np.float32]] = field(default_factory=list)
+    """Each image's offset-free deviation from the anchor (for the pose modes)."""
+    insides: list[NDArray[np.bool_] | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         shape = self.anchor.shape
         self.template = registration_template(self.anchor.attenuation)
-        self.s1, self.sg, self.sg2 = (np.zeros(shape) for _ in range(3))
+        self.s1 = np.zeros(shape)
         self.count = np.zeros(shape, np.int32)
         self.part = np.zeros(shape, np.int32)
         self._add(self.anchor.attenuation, self.anchor.mask, None, self.anchor)
@@ -133,18 +139,15 @@ class _Accumulator:
     ) -> None:
         d = a - self.anchor.attenuation
         d -= np.float32(exposure_offset(a, self.anchor.attenuation, mask & self.anchor.mask, 2))
-        g = smooth(d).astype(np.float64)
         if inside is None:
             self.s1 += d
-            self.sg += g
-            self.sg2 += np.square(g)
             self.count += 1
         else:
             self.s1[inside] += d[inside]
-            self.sg[inside] += g[inside]
-            self.sg2[inside] += np.square(g[inside])
             self.count += inside
         self.part += mask & (inside if inside is not None else True)
+        self.rows.append(d)
+        self.insides.append(inside)
         sub = image.noise_std[::8, ::8][image.mask[::8, ::8]]
         if sub.size:
             self.noise.append(float(np.median(np.square(sub, dtype=np.float64))))
@@ -153,19 +156,56 @@ class _Accumulator:
         n_images = len(self.noise)
         n = np.maximum(self.count, 1).astype(np.float64)
         mean = self.anchor.attenuation + self.s1 / n
-        var = (self.sg2 - np.square(self.sg) / n) / np.maximum(n - 1.0, 1.0)
         # pixels seen by only some images (near the frame) have biased, uncertain statistics
         covered = self.count >= max(2, math.ceil(COVERAGE * n_images))
         mask = covered & (2 * self.part >= self.count)
+        modes, std = self._modes(mask)
         return ReferenceView(
             view=view,
             mean=mean.astype(np.float32),
-            std=np.sqrt(np.maximum(var, 0.0)).astype(np.float32),
+            std=std,
             mask=mask,
+            modes=modes,
             n_images=n_images,
             noise_var=float(np.median(self.noise)) if self.noise else 0.0,
             notes=tuple(notes),
         )
+
+    def _modes(self, mask: NDArray[np.bool_]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Pose modes (:mod:`castsight.detect.modes`) and the leave-one-out spread.
+
+        Each good image is predicted from the others (their mean plus their pose
+        modes fitted to it, as :class:`~castsight.detect.reference.ReferenceDetector`
+        fits a new image); the spread is the RMS of the smoothed, offset-free
+        prediction error, counted where the image covers the pixel."""
+        n = len(self.rows)
+        full = np.stack(self.rows)
+        mean_dev = (self.s1 / np.maximum(self.count, 1)).astype(np.float32)
+        for row, inside in zip(full, self.insides, strict=True):
+            if inside is not None:
+                row[~inside] = mean_dev[~inside]  # outside its frame: no information
+        f = self.template.factor
+        small = np.stack([downsample(row, f) for row in full]).reshape(n, -1)
+        small_mask = downsample(mask.astype(np.float32), f) > 0.999
+        rr, cc = np.indices(small_mask.shape)
+        half = ((rr // 4 + cc // 4) % 2 == 0).ravel()
+        k = choose_count(small, small_mask.ravel(), half)
+        weights = mode_weights(small, small_mask.ravel(), k)
+        flat = full.reshape(n, -1)
+        modes = (weights @ (flat - flat.mean(axis=0))).astype(np.float32)
+        predict = leave_one_out(small, small_mask.ravel(), k).astype(np.float32)
+        sq = np.zeros(self.anchor.shape)
+        for i, inside in enumerate(self.insides):
+            guess = (predict[i] @ flat).reshape(self.anchor.shape)
+            g = smooth((flat[i].reshape(self.anchor.shape) - guess).astype(np.float32))
+            g -= np.float32(exposure_offset(g, np.zeros_like(g), mask, 2))
+
+            if inside is None:
+                sq += np.square(g, dtype=np.float64)
+            else:
+                sq[inside] += np.square(g[inside], dtype=np.float64)
+        std = np.sqrt(sq / np.maximum(self.count, 1)).astype(np.float32)
+        return modes.reshape(k, *self.anchor.shape), std
 
 
 def learn_view(
