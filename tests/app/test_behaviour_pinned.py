@@ -1,0 +1,91 @@
+"""Behaviour pinned: the records of a seeded run are byte-identical across refactors.
+
+The quick bench suite (``local`` and ``reference``), ``castsight teach`` +
+``inspect`` on its data and ``castsight demo`` each write records and COCO
+predictions; a digest of them, less what changes from run to run (times,
+timings, temporary paths, the model's path and hash, which covers its
+creation time), is pinned here. A change of behaviour changes a digest: when
+it is meant, say so in the commit and paste the new digest the failure prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from castsight.cli import app
+
+runner = CliRunner()
+
+PINNED = {
+    "bench/local": "a863d09b53f694ad3fa855a6e59f49a0723a0a11325c14555f2f141e63584bcb",
+    "bench/reference": "b6c3dad5737a5871be91736a78da187ffe26c54316cd5ec91f1be2624afdf83a",
+    "inspect/local": "a863d09b53f694ad3fa855a6e59f49a0723a0a11325c14555f2f141e63584bcb",
+    "inspect/model": "b6c3dad5737a5871be91736a78da187ffe26c54316cd5ec91f1be2624afdf83a",
+    "demo/reference": "75cd80e667e54e97bdd6d64f3432b41aa715c210a7681bfca7186af1ad91dda8",
+}
+"""sha256 of the normalised records and predictions of each run (see :func:`digest`)."""
+
+
+def normalised_record(record: dict[str, Any], root: Path) -> dict[str, Any]:
+    """A record less what differs between two identical runs: the time, the timings, the
+    model's path and hash (its manifest holds its creation time), and the temporary root
+    in view paths."""
+    out = {k: v for k, v in record.items() if k not in ("inspected_at", "timings")}
+    if out.get("model"):
+        out["model"] = {k: v for k, v in out["model"].items() if k not in ("path", "sha256")}
+    out["views"] = [
+        {**{k: v for k, v in view.items() if k != "timings"},
+         "path": view["path"].replace(str(root), "<tmp>")}
+        for view in record["views"]
+    ]  # fmt: skip
+    return out
+
+
+def digest(folder: Path, root: Path) -> str:
+    """sha256 over ``folder``'s normalised records (in order) and its predictions."""
+    lines = (folder / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [normalised_record(json.loads(line), root) for line in lines]
+    predictions = json.loads((folder / "predictions.json").read_text(encoding="utf-8"))
+    text = json.dumps({"records": records, "predictions": predictions}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _ok(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("pinned")
+    bench = root / "bench"
+    _ok(["bench", "--suite", "quick", "--detectors", "local,reference", "--out", str(bench),
+         "--no-write-markdown"])  # fmt: skip
+    quick = bench / "quick"
+    data = quick / "data"
+    model = root / "model"
+    _ok(["teach", "--good", str(data / "good"), "--plan", "giga-underbody", "--out", str(model)])
+    common = [str(data / "test"), "--plan", "giga-underbody", "--no-report"]
+    _ok(["inspect", *common, "--out", str(root / "inspect-local")])
+    _ok(["inspect", *common, "--model", str(model), "--out", str(root / "inspect-model")])
+    demo = root / "demo"
+    _ok(["demo", "--out", str(demo), "--parts", "3", "--good", "4", "--views", "2",
+         "--size", "192"])  # fmt: skip
+    return {
+        "bench/local": digest(quick / "local", root),
+        "bench/reference": digest(quick / "reference", root),
+        "inspect/local": digest(root / "inspect-local", root),
+        "inspect/model": digest(root / "inspect-model", root),
+        "demo/reference": digest(demo / "inspect", root),
+    }
+
+
+@pytest.mark.parametrize("run", list(PINNED))
+def test_records_are_as_pinned(runs: dict[str, str], run: str) -> None:
+    assert runs[run] == PINNED[run], f"{run}: records changed; now {runs[run]!r}"
