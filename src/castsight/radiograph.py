@@ -49,6 +49,11 @@ class Acquisition:
     filter: str | None = None
     bit_depth: int | None = None
     detector_id: str | None = None
+    projection: tuple[tuple[float, ...], ...] | None = None
+    """The view's nominal 3x4 projection matrix: part coordinates (mm, homogeneous) to
+    detector ``(col, row, 1)`` up to scale, as the cell's robot program fixes it
+    (:mod:`castsight.measure.multiview`). The part's actual pose differs from it by
+    its fixturing error."""
 
     @property
     def magnification(self) -> float | None:
@@ -73,7 +78,10 @@ class Acquisition:
     def from_dict(cls, data: dict[str, Any]) -> Acquisition:
         """Inverse of :meth:`to_dict`; unknown keys are rejected by the caller."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if values.get("projection") is not None:
+            values["projection"] = tuple(tuple(map(float, row)) for row in values["projection"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,17 @@ def test_view_poses_spread_and_seeded_jitter() -> None:
     assert len(view_poses(1)) == 1
     with pytest.raises(ValueError, match="n_views"):
         view_poses(0)
+
+
+def test_projection_matrix_projects_as_the_renderer_does() -> None:
+    """The view's 3x4 matrix (carried in its metadata) maps part points where the
+    renderer's own projection puts them."""
+    from castsight.measure.multiview import project_points
+    from castsight.simulate.geometry import projection_matrix
+
+    g = Geometry(1000.0, 1100.0, 0.278, 768, 768)
+    pose = Pose.from_euler(12.0, -20.0, 35.0, translation_mm=(4.0, -7.0, 2.5))
+    pts = np.random.default_rng(0).uniform(-80, 80, (50, 3))
+    rows, cols = project(pts, g, pose)
+    r2, c2 = project_points(projection_matrix(g, pose), pts)
+    assert np.allclose(rows, r2, atol=1e-9) and np.allclose(cols, c2, atol=1e-9)

@@ -161,7 +161,8 @@ def _metadata_from(ds: pydicom.Dataset, source: Path) -> tuple[Acquisition, meta
         "part_type": text("PatientName") or fallback_ident["part_type"],
         "view": text("SeriesDescription") or text("ViewName") or fallback_ident["view"],
     }
-    return Acquisition(**merged), identity
+    # no standard attribute holds a part-to-detector projection: ImageComments carries it
+    return Acquisition(**merged, projection=fallback_acq.projection), identity
 
 
 def write(radiograph: Radiograph, path: Path) -> None:

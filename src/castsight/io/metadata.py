@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -93,4 +94,23 @@ def _check_field(name: str, value: Any, source: str | Path) -> Any:
         return value
     if name in _STR_FIELDS and not isinstance(value, str):
         raise MetadataError(source, f"acquisition field '{name}' must be a string")
+    if name == "projection":
+        return _projection(value, source)
     return value
+
+
+def _projection(value: Any, source: str | Path) -> tuple[tuple[float, ...], ...]:
+    """A 3x4 matrix of finite numbers, as nested lists."""
+    bad = MetadataError(source, "acquisition field 'projection' must be 3 rows of 4 numbers")
+    if not isinstance(value, list) or len(value) != 3:
+        raise bad
+    rows = []
+    for row in value:
+        if not isinstance(row, list) or len(row) != 4:
+            raise bad
+        if any(isinstance(x, bool) or not isinstance(x, int | float) for x in row):
+            raise bad
+        if not all(math.isfinite(x) for x in row):
+            raise bad
+        rows.append(tuple(float(x) for x in row))
+    return tuple(rows)

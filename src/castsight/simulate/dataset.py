@@ -35,7 +35,7 @@ from castsight.io.files import atomic_write_bytes
 from castsight.radiograph import Acquisition, Radiograph
 from castsight.simulate.defects import KINDS, Defect, place_defect
 from castsight.simulate.detector import DetectorModel, dark_frame, flat_frame
-from castsight.simulate.geometry import DEFAULT_GEOMETRY, Geometry
+from castsight.simulate.geometry import DEFAULT_GEOMETRY, Geometry, projection_matrix
 from castsight.simulate.phantoms import Phantom, make_phantom
 from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import DefectView, Exposure, render_view, sdd_map
@@ -193,13 +193,17 @@ def render_part(config: SimulationConfig, part: SimulatedPart, index: int) -> Si
         bit_depth=16,
         detector_id=f"castsight-sim-{geometry.cols}",
     )
+    # the nominal poses the cell's program fixes (no fixturing error): what a cell knows
+    nominal = part.phantom.views(config.n_views, None)
     views = []
     for v, pose in enumerate(poses):
         pixels, truths = render_view(
             packed, part.defects, geometry, pose, model, detector, exposure, rng
         )
         name = f"V{v + 1:02d}"
-        rad = Radiograph(pixels, acq, part.serial, config.part_type, name)
+        matrix = projection_matrix(geometry, nominal[v])
+        view_acq = dataclasses.replace(acq, projection=tuple(tuple(map(float, r)) for r in matrix))
+        rad = Radiograph(pixels, view_acq, part.serial, config.part_type, name)
         views.append(SimulatedView(name, rad, tuple(truths)))
     return dataclasses.replace(part, views=tuple(views))
 

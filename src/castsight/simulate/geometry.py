@@ -173,6 +173,20 @@ def project(points_obj: ArrayLike, geometry: Geometry, pose: Pose) -> tuple[F64,
     return rows, cols
 
 
+def projection_matrix(geometry: Geometry, pose: Pose) -> F64:
+    """The 3x4 matrix of a cone-beam view: part mm (homogeneous) -> ``(col, row, 1) * w``.
+
+    Matches :func:`castsight.simulate.geometry.project` exactly (source at
+    ``(0, 0, -sod)``, flat panel at ``z = sdd - sod``).
+    """
+    f = geometry.sdd_mm / geometry.pixel_pitch_mm
+    cc, rc = (geometry.cols - 1) / 2.0, (geometry.rows - 1) / 2.0
+    k = np.array([[f, 0.0, cc], [0.0, f, rc], [0.0, 0.0, 1.0]])
+    shift = pose.translation_mm + np.array([0.0, 0.0, geometry.sod_mm])
+    rt = np.hstack([pose.rotation, shift[:, None]])
+    return np.asarray(k @ rt, np.float64)
+
+
 def _halton(i: int, base: int) -> float:
     f, r = 1.0, 0.0
     while i > 0:
