@@ -60,6 +60,7 @@ from castsight.io import read_radiograph
 from castsight.io.files import pixel_sha256, short_reason
 from castsight.io.parts import PartSource, ViewSource
 from castsight.measure import Measurement, measure_indications
+from castsight.measure.multiview import Candidate, Confirmation, confirm
 from castsight.preprocess.noise import NoiseEstimate
 from castsight.preprocess.prepare import Calibration, PreparedImage, prepare
 
@@ -94,6 +95,14 @@ class ViewResult:
     zones: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    projection: tuple[tuple[float, ...], ...] | None = None
+    """The view's nominal geometry (``Acquisition.projection``), when known."""
+    confirmations: tuple[Confirmation, ...] = ()
+    """Per indication: the views that saw it, where it lies in the part, which views
+    covered it (:func:`castsight.measure.multiview.confirm`); empty when not matched."""
+    unconfirmed: tuple[str, ...] = ()
+    """Ids of indications other views looked at but did not confirm (fewer than the
+    zone's ``min_views``): kept in the record, not judged."""
 
     def ids(self) -> list[str]:
         """Indication ids, ``VIEW#k``."""
@@ -159,7 +168,7 @@ class Inspector:
         on_fail = self.plan.on_uninspectable
         views = part.views
         try:
-            results = self._views(views)
+            results = self._confirm(self._views(views))
             findings = [f for r in results for f in r.findings]
             findings += view_set_findings([v.name for v in views], self.expected_views, on_fail)
             findings += self._same_images(part.serial, results)
@@ -191,6 +200,45 @@ class Inspector:
             else:
                 rest = [self._view(v, noise) for v in views[1:]]
         return tuple(r for r, _ in ([first] if first else []) + rest)
+
+    def _confirm(self, results: tuple[ViewResult, ...]) -> tuple[ViewResult, ...]:
+        """Match indications across views; drop the findings of indications that other
+        views looked at but did not confirm (fewer than the zone's ``min_views``)."""
+        box = self.plan.multiview.part_box_mm
+        geo = [r for r in results if r.status == "inspected" and r.projection and r.shape]
+        if box is None or len(geo) < 2:
+            return results
+        cands = [Candidate(r.view, k, ind.polarity, ind.centroid[1], ind.centroid[0])
+                 for r in geo for k, ind in enumerate(r.indications)]  # fmt: skip
+        found = confirm(
+            cands,
+            {r.view: np.asarray(r.projection, np.float64) for r in geo},
+            {r.view: (r.shape[0], r.shape[1]) for r in geo if r.shape},
+            box,
+            tolerance_mm=self.plan.multiview.tolerance_mm,
+        )
+        by_view: dict[str, list[Confirmation]] = {}
+        for c, conf in zip(cands, found, strict=True):
+            by_view.setdefault(c.view, []).append(conf)
+        out = []
+        for r in results:
+            confs = by_view.get(r.view)
+            if confs is None:
+                out.append(r)
+                continue
+            zones = {z.name: z.rules for z in self.plan.view_plan(r.view).zones or []}
+            dropped = {
+                f"{r.view}#{k}"
+                for k, conf in enumerate(confs)
+                if len(conf.views) < (need := zones.get(r.zones[k], self.plan.rules).min_views)
+                and len(conf.covered_by) >= need - 1
+            }
+            kept = tuple(
+                f for f in r.findings if not (f.indications and set(f.indications) <= dropped)
+            )
+            out.append(replace(r, confirmations=tuple(confs), findings=kept,
+                               unconfirmed=tuple(sorted(dropped))))  # fmt: skip
+        return tuple(out)
 
     def _same_images(self, serial: str, results: Sequence[ViewResult]) -> list[Finding]:
         """Views with the pixels of another view of this part, or of an earlier part."""
@@ -245,6 +293,7 @@ class Inspector:
             pixel_size_mm=rad.acquisition.pixel_size_at_object_mm,
             quality=quality_record(q, self.plan.quality),
             timings=t,
+            projection=rad.acquisition.projection,
         )
         gate = quality_findings(q, self.plan.quality, name, on_fail)
         if gate:

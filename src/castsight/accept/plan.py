@@ -60,6 +60,12 @@ class Rules(_Model):
     min_reportable: float = Field(
         0.3, ge=0, description="indications smaller than this are not judged"
     )
+    min_views: int = Field(
+        1,
+        ge=1,
+        description="views that must agree on an indication (by the views' geometry) for it "
+        "to count where other views looked at the same place (1: every view alone)",
+    )
 
     @model_validator(mode="after")
     def _increasing(self) -> Rules:
@@ -139,6 +145,21 @@ class ViewPlan(_Model):
     zones: list[Zone] = Field(default_factory=list)
 
 
+class MultiView(_Model):
+    """How indications are matched across a part's views (:mod:`castsight.measure.multiview`).
+
+    Matching needs each view's projection (``Acquisition.projection``) and the
+    part's box; without the box, every view judges alone.
+    """
+
+    tolerance_mm: float = Field(
+        3.0, gt=0, description="largest distance (mm) between two views' rays of one defect"
+    )
+    part_box_mm: tuple[tuple[float, float, float], tuple[float, float, float]] | None = Field(
+        None, description="[[xmin, ymin, zmin], [xmax, ymax, zmax]] of the part, part frame"
+    )
+
+
 class InspectionPlan(_Model):
     """A part type's inspection plan."""
 
@@ -146,6 +167,7 @@ class InspectionPlan(_Model):
     units: Literal["mm", "px"] = "mm"
     rules: Rules = Field(default_factory=Rules, description="whole-part (default zone) rules")
     quality: QualityGate = Field(default_factory=QualityGate)
+    multiview: MultiView = Field(default_factory=MultiView)
     on_uninspectable: Literal["REVIEW", "NG"] = "REVIEW"
     expected_views: list[str] | None = None
     views: dict[str, ViewPlan] = Field(default_factory=dict)

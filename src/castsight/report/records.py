@@ -67,10 +67,23 @@ def _indications(view: ViewResult) -> list[dict[str, Any]]:
                 "cluster_extent_mm": m.cluster_extent_mm,
                 "nn_spacing_px": m.nn_spacing_px,
                 "nn_spacing_mm": m.nn_spacing_mm,
+                **_seen(view, k),
                 **{f"extra_{key}": val for key, val in ind.extras.items()},
             }
         )
     return out
+
+
+def _seen(view: ViewResult, k: int) -> dict[str, Any]:
+    """Which views saw indication ``k``, where it lies in the part, whether it counted."""
+    if k >= len(view.confirmations):
+        return {"views": [view.view], "part_mm": None, "confirmed": None}
+    conf = view.confirmations[k]
+    return {
+        "views": list(conf.views),
+        "part_mm": list(conf.part_mm) if conf.part_mm is not None else None,
+        "confirmed": f"{view.view}#{k}" not in view.unconfirmed,
+    }
 
 
 def record_dict(record: InspectionRecord) -> dict[str, Any]:
@@ -127,8 +140,10 @@ def coco_predictions(record: InspectionRecord, root: Path | None) -> list[dict[s
             continue
         name = _relative(Path(view.path), root)
         rows, cols = view.shape
-        for ind, m in zip(view.indications, view.measurements, strict=True):
+        for k, (ind, m) in enumerate(zip(view.indications, view.measurements, strict=True)):
             x, y, w, h = ind.bbox
+            # an indication other views did not confirm is not judged: below the 0.5 cut
+            score = ind.score * (0.5 if f"{view.view}#{k}" in view.unconfirmed else 1.0)
             full = np.zeros((rows, cols), np.uint8, order="F")
             full[y : y + h, x : x + w] = ind.mask
             rle = mask_utils.encode(full)
@@ -136,7 +151,7 @@ def coco_predictions(record: InspectionRecord, root: Path | None) -> list[dict[s
                 {
                     "file_name": name,
                     "bbox": [x, y, w, h],
-                    "score": round(ind.score, 6),
+                    "score": round(score, 6),
                     "category_id": m.category_id,
                     "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()},
                     "serial": record.serial,

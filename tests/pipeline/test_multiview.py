@@ -1,0 +1,117 @@
+"""Indications are matched across a part's views by the views' geometry (issue 13, item 2):
+a defect that two views see where the geometry puts it counts, with its position in the
+part; an indication no other view confirms where they looked does not make the part NG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from castsight.accept.plan import InspectionPlan, load_plan
+from castsight.detect.base import Indication
+from castsight.io import write_radiograph
+from castsight.io.parts import discover_parts
+from castsight.measure.multiview import COVER_MARGIN_PX, _segment, project_points, ray
+from castsight.pipeline import InspectionRecord, Inspector
+from castsight.preprocess.prepare import PreparedImage
+from castsight.radiograph import Acquisition, Radiograph
+from castsight.simulate.geometry import Geometry, Pose, project, projection_matrix
+
+SIZE = 128
+GEOMETRY = Geometry(1000.0, 1100.0, 0.55, SIZE, SIZE)  # 0.5 mm per pixel at the part
+POSES = {"V01": Pose.identity(), "V02": Pose.from_euler(25.0, 0.0, 0.0)}
+BOX = ((-30.0, -30.0, -10.0), (30.0, 30.0, 10.0))
+INSIDE = np.array([[4.0, -6.0, 2.0]])  # both views see it
+EDGE = np.array([[0.0, -29.0, 0.0]])  # near V01's frame: V02 sees only part of its ray
+
+
+def _pixel(point: np.ndarray, view: str) -> tuple[int, int]:
+    rows, cols = project(point, GEOMETRY, POSES[view])
+    return round(float(cols[0])), round(float(rows[0]))
+
+
+class _Marks:
+    """A stand-in detector: a 5 x 5 px bright indication at given pixels of each view (what
+    is tested here is the matching across views, not detection)."""
+
+    name = "marks"
+
+    def __init__(self, marks: dict[str, list[tuple[int, int]]]) -> None:
+        self.marks = marks
+
+    def detect(self, image: PreparedImage) -> list[Indication]:
+        out = []
+        for x, y in self.marks.get(image.radiograph.view or "", []):
+            out.append(
+                Indication((x - 2, y - 2, 5, 5), np.ones((5, 5), bool), 1, 0.1, 9.0, "marks")
+            )
+        return out
+
+
+def _plan(min_views: int) -> InspectionPlan:
+    plan = load_plan("generic")
+    rules = plan.rules.model_copy(update={"min_views": min_views, "max_pore": 2.0})
+    multiview = plan.multiview.model_copy(update={"part_box_mm": BOX})
+    return plan.model_copy(update={"rules": rules, "multiview": multiview})
+
+
+def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views: int = 2,
+             geometry: bool = True) -> InspectionRecord:  # fmt: skip
+    folder = tmp_path / "P1"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for view, pose in POSES.items():
+        matrix = projection_matrix(GEOMETRY, pose) if geometry else None
+        proj = tuple(tuple(map(float, r)) for r in matrix) if matrix is not None else None
+        acq = Acquisition(pixel_pitch_mm=0.55, sod_mm=1000.0, sdd_mm=1100.0, projection=proj)
+        px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
+        write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
+    detector = _Marks(marks)
+    inspector = Inspector(_plan(min_views), detector_for=lambda _view: detector)
+    return inspector.inspect(discover_parts([folder])[0])
+
+
+def _indications(record: InspectionRecord) -> list[dict[str, object]]:
+    return [i for v in record.to_dict()["views"] for i in v["indications"]]
+
+
+def test_a_defect_both_views_see_counts_and_is_placed_in_the_part(tmp_path: Path) -> None:
+    marks = {view: [_pixel(INSIDE, view)] for view in POSES}
+    record = _inspect(tmp_path, marks)
+    assert record.sentence == "NG"
+    for ind in _indications(record):
+        assert ind["views"] == ["V01", "V02"] or ind["views"] == ["V02", "V01"]
+        assert ind["confirmed"] is True
+        # the part's position, to within the pixel rounding (0.5 mm per pixel)
+        assert np.allclose(ind["part_mm"], INSIDE[0], atol=1.0)  # type: ignore[arg-type]
+
+
+def test_an_artefact_no_other_view_confirms_does_not_make_the_part_ng(tmp_path: Path) -> None:
+    record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]})
+    assert record.sentence == "OK"
+    (ind,) = _indications(record)
+    assert ind["confirmed"] is False and ind["views"] == ["V01"] and ind["part_mm"] is None
+
+
+def test_what_no_other_view_could_see_counts_on_its_own(tmp_path: Path) -> None:
+    """Fail-safe: a defect only one view covers is judged by that view alone."""
+    x, y = _pixel(EDGE, "V01")
+    assert 0 <= x < SIZE and 0 <= y < SIZE
+    origin, direction = ray(projection_matrix(GEOMETRY, POSES["V01"]), y, x)
+    rows, _ = project_points(
+        projection_matrix(GEOMETRY, POSES["V02"]), _segment(origin, direction, BOX)
+    )
+    assert rows.min() < COVER_MARGIN_PX  # where the ray leaves V02's field, V02 could not look
+    record = _inspect(tmp_path, {"V01": [(x, y)]})
+    assert record.sentence == "NG"
+    assert _indications(record)[0]["confirmed"] is True
+
+
+@pytest.mark.parametrize(("min_views", "geometry"), [(1, True), (2, False)])
+def test_one_view_alone_counts_when_the_plan_or_the_geometry_says_so(
+    tmp_path: Path, min_views: int, geometry: bool
+) -> None:
+    record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, min_views, geometry)
+    assert record.sentence == "NG"
