@@ -173,3 +173,14 @@ def test_crop_window_stays_inside() -> None:
     assert images.crop_window((128, 128), [120, 125, 3, 3]) == (64, 64, 128, 128)
     assert images.crop_window((128, 128), [60, 60, 8, 8]) == (32, 32, 96, 96)
     assert images.crop_window((20, 30), [5, 5, 2, 2]) == (0, 0, 30, 20)
+
+
+def test_each_indication_says_which_views_saw_it_and_where_in_the_part(
+    tmp_path: Path, records: list[dict[str, Any]]
+) -> None:
+    seen, alone = records[0]["views"][0]["indications"]
+    seen.update(views=["V01", "V03"], part_mm=[12.5, -3.25, 4.0], confirmed=True)
+    alone.update(views=["V01"], part_mm=None, confirmed=False)
+    html = write_html_report(records, tmp_path / "out", max_side=64).read_text(encoding="utf-8")
+    assert "seen by V01, V03 · part (12.5, -3.2, 4.0) mm" in html
+    assert "seen by V01 · not confirmed by the views that looked: not judged" in html

@@ -284,8 +284,24 @@ def _crop(
             f"score {_num(ind.get('score'), '{:.2f}')}"
             f" · signif. {_num(ind.get('significance'), '{:.1f}')}",
             f"zone {ind.get('zone') or _DASH} · at ({bbox[0]:g}, {bbox[1]:g})",
+            _seen_line(ind),
         ],
     }
+
+
+def _seen_line(ind: Mapping[str, Any]) -> str:
+    """Which views saw the indication, where it lies in the part, whether it counted."""
+    views = ind.get("views")
+    seen = ", ".join(str(v) for v in views) if isinstance(views, list) and views else _DASH
+    where = ind.get("part_mm")
+    at = (f" · part ({', '.join(f'{float(v):.1f}' for v in where)}) mm"
+          if isinstance(where, list) and len(where) == 3 else "")  # fmt: skip
+    note = (
+        " · not confirmed by the views that looked: not judged"
+        if ind.get("confirmed") is False
+        else ""
+    )
+    return f"seen by {seen}{at}{note}"
 
 
 def _measure(ind: Mapping[str, Any], name: str, mm: str, px: str) -> str:
