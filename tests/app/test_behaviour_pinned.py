@@ -23,11 +23,11 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "a863d09b53f694ad3fa855a6e59f49a0723a0a11325c14555f2f141e63584bcb",
-    "bench/reference": "b6c3dad5737a5871be91736a78da187ffe26c54316cd5ec91f1be2624afdf83a",
-    "inspect/local": "a863d09b53f694ad3fa855a6e59f49a0723a0a11325c14555f2f141e63584bcb",
-    "inspect/model": "b6c3dad5737a5871be91736a78da187ffe26c54316cd5ec91f1be2624afdf83a",
-    "demo/reference": "75cd80e667e54e97bdd6d64f3432b41aa715c210a7681bfca7186af1ad91dda8",
+    "bench/local": "1aab020bec39ac66cfb8b6eb6bc266be71a1b02ae766f2a78f0f243ed3adcc45",
+    "bench/reference": "9ea25703cec3a278f4e8adfe77da05825c5e6daf4320c5251162b16ecc7ac2ed",
+    "inspect/local": "1aab020bec39ac66cfb8b6eb6bc266be71a1b02ae766f2a78f0f243ed3adcc45",
+    "inspect/model": "9ea25703cec3a278f4e8adfe77da05825c5e6daf4320c5251162b16ecc7ac2ed",
+    "demo/reference": "489073ea4f6aa6f88743157690a5ec131a32e33a4f51c658dcd7953bc30894cd",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""
 
