@@ -35,8 +35,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from castsight.accept.plan import load_plan
+    from castsight.app import InspectOptions, build_inspector
     from castsight.io.parts import discover_parts
-    from castsight.pipeline import STAGES, Inspector
+    from castsight.pipeline import STAGES
     from castsight.preprocess.prepare import load_calibration
     from castsight.simulate.dataset import SimulationConfig, write_dataset
 
@@ -46,15 +47,12 @@ def main() -> None:
     write_dataset(config, root / "part")
     part = discover_parts([root / "part"])[0]
     plan = load_plan("giga-underbody")
-    kwargs: dict[str, Any] = {}
+    model = None
     if args.detector in ("reference", "guided"):
-        kwargs = _teach(config, root, args.good, plan, guided=args.detector == "guided")
-    inspector = Inspector(
-        plan,
-        calibration=load_calibration(root / "part" / "_calibration"),
-        workers=args.workers,
-        **kwargs,
-    )
+        model = _teach(config, root, args.good, guided=args.detector == "guided")
+    options = InspectOptions(model=model, detector=args.detector, workers=args.workers)
+    cal = load_calibration(root / "part" / "_calibration")
+    inspector = build_inspector(options, plan=plan, calibration=cal)
     inspector.inspect(part)  # warm-up: imports, numba, caches
     totals: list[float] = []
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
@@ -79,24 +77,23 @@ def main() -> None:
         print(f"  {s[:-2]:<11} {med:6.2f} s summed over views ({med / n * 1000:5.1f} ms/view)")
 
 
-def _teach(config: Any, root: Path, n_good: int, plan: Any, guided: bool) -> dict[str, Any]:
-    """Simulate good parts of the same series and cell, teach them, return Inspector kwargs."""
+def _teach(config: Any, root: Path, n_good: int, guided: bool) -> Path:
+    """Simulate good parts of the same series and cell, teach them, return the model."""
     import dataclasses
 
-    from castsight.model.detectors import model_detectors
+    from castsight.app import TeachOptions, teach
     from castsight.simulate.dataset import write_dataset
-    from castsight.teach import teach_reference_model
 
     good = dataclasses.replace(config, n_parts=n_good, defect_rate=0.0, seed=config.seed + 1,
                                detector_seed=config.seed)  # fmt: skip
     write_dataset(good, root / "good")
     t0 = time.perf_counter()
-    model = teach_reference_model(root / "good", root / "model", part_type=plan.part_type)
+    model = teach(TeachOptions((root / "good",), root / "model", "giga-underbody")).model
     print(f"taught {config.n_views} views from {n_good} good parts in "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     if guided:
         _add_guided(model)
-    return model_detectors(model, plan)
+    return model
 
 
 def _add_guided(model: Path) -> None:

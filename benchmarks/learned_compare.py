@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from castsight.accept.plan import load_plan
+from castsight.app.detectors import model_detectors
 from castsight.detect import LocalDetector
-from castsight.detect.learned import CascadeDetector
+from castsight.detect.learned import CascadeDetector, LearnedDetector
 from castsight.io import read_radiograph
-from castsight.model.detectors import model_detectors
 from castsight.preprocess.prepare import load_calibration, prepare
 
 
@@ -75,17 +75,19 @@ def main() -> None:
         if name == "local":
             detectors[name] = lambda _view: local
         elif name.startswith("learned@"):
-            base = model_detectors(args.model, plan, "learned")["detector_for"]("any")
+            base = model_detectors(args.model, plan, "learned").detector_for("any")
+            assert isinstance(base, LearnedDetector)
             fixed = base.with_settings(replace(base.settings, threshold=float(name[8:])))
             detectors[name] = lambda _view, d=fixed: d
         elif name == "reference" and args.reference_model is not None:
-            detectors[name] = model_detectors(args.reference_model, plan, name)["detector_for"]
+            detectors[name] = model_detectors(args.reference_model, plan, name).detector_for
         elif name == "cascade@7":  # the cascade behind local at its own threshold
-            learned = model_detectors(args.model, plan, "learned")["detector_for"]("any")
+            learned = model_detectors(args.model, plan, "learned").detector_for("any")
+            assert isinstance(learned, LearnedDetector)
             cascade7 = CascadeDetector(local, learned)
             detectors[name] = lambda _view, d=cascade7: d
         else:
-            detectors[name] = model_detectors(args.model, plan, name)["detector_for"]
+            detectors[name] = model_detectors(args.model, plan, name).detector_for
     stats = {n: {"hits": 0, "false": 0, "false_good": 0, "seconds": 0.0} for n in detectors}
     n_defects = n_good = 0
     images = truth["images"][: args.limit] if args.limit else truth["images"]

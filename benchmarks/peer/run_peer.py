@@ -295,9 +295,10 @@ def inspect_test(args: argparse.Namespace, model: Path, meta: dict[str, Any]) ->
     part_s, n_views = [], 0
     own = None
     if args.with_castsight:  # castsight's default detector, in turn with the peer
-        from castsight.cli.inspect_cmd import build_inspector
+        from castsight.app import InspectOptions, build_inspector
 
-        own = build_inspector(args.plan, args.castsight_model, cal_dir if calibration else None, 2)
+        own_options = InspectOptions(args.plan, args.castsight_model, "auto", None, 2)
+        own = build_inspector(own_options, calibration=calibration)
         (out / "castsight").mkdir(exist_ok=True)
         own_records = out / "castsight" / "records.jsonl"
         own_records.write_text("", encoding="utf-8")

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from castsight.cli import app
-from castsight.cli.inspect_cmd import _image_root
+from castsight.app import image_root
 from castsight.io import write_radiograph
 from castsight.radiograph import Radiograph
 
@@ -93,7 +93,6 @@ def test_ctrl_c_keeps_the_partial_run_aside_marked_incomplete(
 KILLED_RUN = """
 import os, signal, sys
 from castsight.cli import app
-from castsight.cli.inspect_cmd import _image_root
 from castsight.pipeline import Inspector
 real, seen = Inspector.inspect, []
 def killed(self, part):
@@ -126,7 +125,7 @@ def test_a_single_part_folder_is_one_part_keeping_its_serial(tmp_path: Path) -> 
     assert result.exit_code == 0
     [record] = _records(tmp_path / "out")
     assert record["serial"] == "P0042" and len(record["views"]) == 2  # type: ignore[arg-type]
-    assert _image_root([root / "P0042"]) == root and _image_root([root]) == root
+    assert image_root([root / "P0042"]) == root and image_root([root]) == root
 
 
 def test_an_empty_part_folder_is_recorded_said_and_coded(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import load_plan
+from castsight.app.detectors import model_detectors
 from castsight.detect.learned import CascadeDetector, LearnedDetector
 from castsight.detect.normalise import normalise
 from castsight.model import default_model, load_artifact
-from castsight.model.detectors import model_detectors
 from castsight.preprocess.prepare import prepare
 from castsight.radiograph import Radiograph
 
@@ -80,8 +80,8 @@ def test_nothing_on_flat_noise() -> None:
 def test_inspect_uses_the_shipped_model() -> None:
     assert SHIPPED is not None
     plan = load_plan("generic")
-    learned = model_detectors(SHIPPED, plan)["detector_for"]("V01")
-    cascade = model_detectors(SHIPPED, plan, "cascade")["detector_for"]("V01")
+    learned = model_detectors(SHIPPED, plan).detector_for("V01")
+    cascade = model_detectors(SHIPPED, plan, "cascade").detector_for("V01")
     assert isinstance(learned, LearnedDetector) and isinstance(cascade, CascadeDetector)
     image = prepare(_plate(2, pore=True))
     assert all(i.detector == "cascade" for i in cascade.detect(image))

@@ -47,8 +47,8 @@ def test_teach_writes_learned_model_with_report(tmp_path: Path) -> None:
 
 def test_teach_on_aligned_views_writes_guided_model(tmp_path: Path) -> None:
     from castsight.accept.plan import load_plan
+    from castsight.app.detectors import model_detectors
     from castsight.detect.guided import GuidedDetector
-    from castsight.model.detectors import model_detectors
 
     good = write_good_parts(tmp_path / "good", 6)
     out = tmp_path / "model"
@@ -66,7 +66,7 @@ def test_teach_on_aligned_views_writes_guided_model(tmp_path: Path) -> None:
     report = out / "guided" / "report"
     assert {p.name for p in report.iterdir()} == {"validation.json", "pod.png", "overlay.png"}
     assert (out / "guided" / "weights.pt").is_file()
-    detector = model_detectors(out, load_plan("generic"))["detector_for"]("V01")
+    detector = model_detectors(out, load_plan("generic")).detector_for("V01")
     assert isinstance(detector, GuidedDetector)
     found, judged, deviating = detector.detect_judged(prepare(good_image(9)))
     assert isinstance(found, list) and 0.5 < judged <= 1.0 and deviating is not None

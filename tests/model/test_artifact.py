@@ -117,12 +117,12 @@ def test_a_section_of_the_wrong_type_is_one_clear_error(
 
 def test_the_model_s_named_views_are_every_part_s_expected_views(tmp_path: Path) -> None:
     from castsight.accept.plan import load_plan
-    from castsight.model.detectors import model_detectors
+    from castsight.app.detectors import model_detectors
 
     refs = {"V01": _ref("V01"), "V02": _ref("V02", seed=1)}
     save_artifact(tmp_path / "model", reference=refs)
     kwargs = model_detectors(tmp_path / "model", load_plan("generic"))
-    assert kwargs["expected_views"] == ["V01", "V02"]
+    assert kwargs.expected_views == ("V01", "V02")
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,12 @@ A configuration is either
   ``check(ctx)`` says why it cannot run here and how to enable it (None when
   it can); ``command(ctx)`` gives the argument list.
 
-Adding a detector is one entry, e.g. for a learned model taught from ``train``::
+An in-process configuration is named after a detector mode of the one registry
+(:data:`castsight.app.detectors.DETECTORS`) and builds its Inspector through
+:func:`castsight.app.build_inspector` (teaching through :func:`castsight.app.teach`);
+adding one is one entry, e.g. for the cascade::
 
-    "learned": InProcess("learned", ("train",), _learned, "CNN taught from train"),
+    "cascade": _in_process("cascade", (), _cascade, "local confirmed by the shipped CNN"),
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from castsight.accept.plan import InspectionPlan
+from castsight.app.detectors import DETECTORS
+from castsight.app.progress import Progress
 from castsight.pipeline import Inspector
 from castsight.preprocess.prepare import Calibration, load_calibration
 
@@ -79,39 +85,52 @@ class External:
 Configuration = InProcess | External
 
 
+def _inspector(ctx: Context, detector: str, model: Path | None = None) -> Inspector:
+    """The Inspector of a detector mode of :data:`~castsight.app.detectors.DETECTORS`."""
+    from castsight.app import InspectOptions, build_inspector
+
+    options = InspectOptions(model=model, detector=detector, workers=ctx.workers)
+    return build_inspector(options, plan=ctx.plan, calibration=ctx.calibration())
+
+
 def _local(ctx: Context) -> Inspector:
-    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers)
+    return _inspector(ctx, "local")
 
 
-def teach_reference(ctx: Context) -> Path:
-    """Learn every view of the ``good`` parts into ``ctx.out/model`` (as ``castsight teach``)."""
-    from castsight.teach import teach_reference_model
+def teach_reference(ctx: Context, **network: Any) -> Path:
+    """Teach the ``good`` parts into ``ctx.out/model`` as ``castsight teach`` does (with
+    ``network``: :class:`~castsight.app.TeachOptions` of a network too); refused when no
+    view could be taught."""
+    from castsight.app import TeachOptions, advancing, teach
+    from castsight.errors import CastsightError
 
-    return teach_reference_model(
-        ctx.data["good"], ctx.out / "model", part_type=ctx.plan.part_type,
-        calibration=ctx.calibration("good"),
-        progress_for=lambda n: ctx.advance("teaching reference", n),
-    )  # fmt: skip
+    bars: dict[str, Progress | None] = {}
+
+    def progress(stage: str, done: int, total: int, note: str = "", /) -> None:
+        if stage not in bars:
+            name = "teaching reference" if stage == "learning views" else f"guided: {stage}"
+            advance = ctx.advance(name, total)
+            bars[stage] = advancing(advance) if advance is not None else None
+        bar = bars[stage]
+        if bar is not None:
+            bar(stage, done, total, note)
+
+    good = ctx.data["good"]
+    options = TeachOptions((good,), ctx.out / "model", ctx.plan.part_type, overwrite=True,
+                           **network)  # fmt: skip
+    result = teach(options, progress=progress)
+    if not result.views:
+        raise CastsightError(good, "; ".join(result.warnings) or "no view could be taught")
+    return result.model
 
 
 def _reference(ctx: Context) -> Inspector:
-    from castsight.model.detectors import model_detectors
-
-    detectors = model_detectors(teach_reference(ctx), ctx.plan)
-    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
+    return _inspector(ctx, "reference", teach_reference(ctx))
 
 
 def _learned(ctx: Context) -> Inspector:
     """The learned detector of the model shipped in the package (no teaching here)."""
-    from castsight.errors import CastsightError
-    from castsight.model import default_model
-    from castsight.model.detectors import model_detectors
-
-    shipped = default_model()
-    if shipped is None:
-        raise CastsightError(None, "this installation has no default learned model")
-    detectors = model_detectors(shipped, ctx.plan, "learned")
-    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
+    return _inspector(ctx, "learned")
 
 
 GUIDED_MINUTES = 4.0
@@ -120,43 +139,11 @@ GUIDED_MINUTES = 4.0
 
 def _guided(ctx: Context) -> Inspector:
     """The reference taught from ``good``, plus the guided network fine-tuned on the same
-    parts (as ``castsight teach --learned``; needs the ``train`` extra)."""
-    from dataclasses import replace
-
-    from castsight.errors import CastsightError
-    from castsight.io.parts import discover_parts
-    from castsight.model import load_artifact, save_artifact
-    from castsight.model.detectors import model_detectors
-
-    try:
-        from castsight.learn.teach import FINE_TUNE_LR, TeachSettings
-        from castsight.learn.teach_guided import initial_guided_network, teach_guided
-    except ImportError as err:
-        raise CastsightError(None, f"the guided detector needs the train extra: {err}") from None
-    model = teach_reference(ctx)
-    artifact = load_artifact(model)
-    refs = artifact.reference()
-    images = [(f"{p.serial}/{v.name}", v.path)
-              for p in discover_parts([ctx.data["good"]]) for v in p.views]  # fmt: skip
-    base = TeachSettings()
-    train = replace(base.train, time_budget_s=60.0 * GUIDED_MINUTES, lr=FINE_TUNE_LR)
-    bars: dict[str, tuple[Callable[[int], None] | None, list[int]]] = {}
-
-    def progress(stage: str, done: int, total: int, note: str) -> None:
-        del note
-        if stage not in bars:
-            bars[stage] = (ctx.advance(f"guided: {stage}", total), [0])
-        advance, seen = bars[stage]
-        if advance is not None and done > seen[0]:
-            advance(done - seen[0])
-        seen[0] = done
-
-    guided = teach_guided(images, refs, ctx.calibration("good"), replace(base, train=train),
-                          progress=progress, init=initial_guided_network("default"))  # fmt: skip
-    save_artifact(model, reference=refs, guided=guided, part_type=artifact.part_type,
-                  training=artifact.training, overwrite=True)  # fmt: skip
-    detectors = model_detectors(model, ctx.plan)
-    return Inspector(ctx.plan, calibration=ctx.calibration(), workers=ctx.workers, **detectors)
+    parts (as ``castsight teach --learned``; needs the ``train`` extra): 3000 steps at
+    most, samples made in this process."""
+    model = teach_reference(ctx, learned=True, network="guided", minutes=GUIDED_MINUTES,
+                            steps=3000, workers=0)  # fmt: skip
+    return _inspector(ctx, "guided", model)
 
 
 PEER_PYTHON = Path(".venv-peer/bin/python")
@@ -180,15 +167,25 @@ def _peer(ctx: Context) -> list[str]:
             "--test", str(ctx.data["test"]), "--out", str(ctx.out)]  # fmt: skip
 
 
+def _in_process(
+    name: str, needs: tuple[str, ...], make: Callable[[Context], Inspector], description: str
+) -> InProcess:
+    """An in-process configuration; its name is a detector mode of the one registry
+    (:data:`~castsight.app.detectors.DETECTORS`)."""
+    if name not in DETECTORS:
+        raise ValueError(f"bench configuration {name!r} is not a detector mode")
+    return InProcess(name, needs, make, description)
+
+
 CONFIGURATIONS: dict[str, Configuration] = {
-    "local": InProcess("local", (), _local, "no training: Hessian blob AND closing residual"),
-    "reference": InProcess(
+    "local": _in_process("local", (), _local, "no training: Hessian blob AND closing residual"),
+    "reference": _in_process(
         "reference", ("good",), _reference, "per-view reference taught from the good parts"
     ),
-    "guided": InProcess(
+    "guided": _in_process(
         "guided", ("good",), _guided, "reference plus the guided CNN fine-tuned on the good parts"
     ),
-    "learned": InProcess(
+    "learned": _in_process(
         "learned", (), _learned, "the shipped learned model (CNN through onnxruntime)"
     ),
     "peer": External(

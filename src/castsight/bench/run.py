@@ -23,12 +23,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from castsight.bench.configs import CONFIGURATIONS, Configuration, Context, External, InProcess
 from castsight.bench.podset import PodPartMaker, add_wall_thickness
 from castsight.bench.suites import Suite
 from castsight.errors import CastsightError, InputError
+
+if TYPE_CHECKING:
+    from castsight.evaluate.report import Evaluation
+    from castsight.pipeline import Inspector
 
 Json = dict[str, Any]
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -96,29 +100,27 @@ def simulate_set(run: BenchRun, role: str) -> tuple[Path, float, bool]:
     return folder, time.perf_counter() - t0, False
 
 
-def inspect_set(inspector: Any, folder: Path, out: Path, advance: Any = None) -> Json:
-    """Inspect every part of ``folder`` into ``out`` (records.jsonl, predictions.json)."""
+def inspect_set(
+    inspector: Inspector,
+    folder: Path,
+    out: Path,
+    advance: Callable[[int], None] | None = None,
+) -> Json:
+    """Inspect every part of ``folder`` into ``out`` (:func:`castsight.app.inspect_parts`:
+    records.jsonl, predictions.json) and time it (timing.json); the timing."""
+    from castsight.app import advancing, inspect_parts
     from castsight.io.parts import discover_parts
-    from castsight.report.records import append_record, coco_predictions, write_predictions
 
-    out.mkdir(parents=True, exist_ok=True)
-    records_path = out / "records.jsonl"
-    records_path.write_text("", encoding="utf-8")
-    predictions: list[Json] = []
     parts = discover_parts([folder])
+    progress = advancing(advance) if advance is not None else None
     t0 = time.perf_counter()
     per_part = []
     n_views = 0
-    for part in parts:
-        rec = inspector.inspect(part)
-        append_record(records_path, rec.to_dict())
-        predictions += coco_predictions(rec, folder)
+    records = inspect_parts(parts, inspector, out=out, image_root=folder, progress=progress)
+    for part, rec in zip(parts, records, strict=True):
         per_part.append(rec.timings["total_s"])
         n_views += len(part.views)
-        if advance is not None:
-            advance(1)
     wall = time.perf_counter() - t0
-    write_predictions(out / "predictions.json", predictions)
     timing = _timing(sum(per_part), len(parts), n_views, wall)
     (out / "timing.json").write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
     return timing
@@ -134,35 +136,26 @@ def _timing(total_s: float, n_parts: int, n_views: int, wall_s: float) -> Json:
     }
 
 
-def evaluate_set(folder: Path, out: Path, *, with_parts: bool) -> Any:
-    """``castsight evaluate`` of ``out``'s predictions against ``folder``'s truth.
+def evaluate_set(folder: Path, out: Path, *, with_parts: bool) -> Evaluation:
+    """``castsight evaluate`` of ``out``'s predictions against ``folder``'s truth, the report
+    written into ``out`` beside them.
 
     Part sentences are judged against ``sentence_imaged`` (a rejectable defect that
     shows in at least one of the suite's views), since the suite images fewer
     views than the real cell.
     """
-    from castsight.evaluate import inputs
-    from castsight.evaluate.report import evaluate, write_report
+    from castsight.app import EvaluateOptions, evaluate
 
-    truth = inputs.load_truth(folder / "truth.json")
-    predictions = inputs.load_predictions(out / "predictions.json", truth)
-    parts = records = None
-    if with_parts:
-        parts = inputs.load_parts(folder / "parts.json")
-        records = inputs.load_records(out / "records.jsonl")
-    ev = evaluate(
-        truth,
-        predictions,
-        parts=parts,
-        records=records,
-        use_imaged=True,
-        sources={"truth": str(folder / "truth.json"), "predictions": str(out / "predictions.json"),
-                 "parts": str(folder / "parts.json") if with_parts else None,
-                 "records": str(out / "records.jsonl") if with_parts else None},
-        image_root=folder,
-    )  # fmt: skip
-    write_report(ev, out)
-    return ev
+    options = EvaluateOptions(
+        pred=out / "predictions.json",
+        truth=folder / "truth.json",
+        out=out,
+        parts=folder / "parts.json" if with_parts else None,
+        records=out / "records.jsonl" if with_parts else None,
+        imaged=True,
+        run_folder=False,
+    )
+    return evaluate(options).evaluation
 
 
 def run_configuration(run: BenchRun, config: Configuration, data: dict[str, Path]) -> Json:

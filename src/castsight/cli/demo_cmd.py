@@ -85,34 +85,21 @@ def _inspect(
     plan: InspectionPlan,
     cal: Calibration | None,
 ) -> list[dict[str, Any]]:
+    """Teach the good parts (``reference``), inspect the test parts into ``out``."""
+    from castsight.app import InspectOptions, TeachOptions, build_inspector, inspect_parts, teach
     from castsight.io.parts import discover_parts
-    from castsight.model.detectors import model_detectors
-    from castsight.pipeline import Inspector
     from castsight.report.html import write_html_report
-    from castsight.report.records import append_record, coco_predictions, write_predictions
-    from castsight.teach import teach_reference_model
 
-    kwargs: dict[str, Any] = {}
+    model = None
     if detector == "reference":
-        model = teach_reference_model(train_dir, out.parent / "model", part_type=plan.part_type)
-        kwargs = model_detectors(model, plan)
-    elif detector in ("learned", "cascade"):
-        from castsight.model import default_model
-
-        shipped = default_model()
-        if shipped is None:
-            raise CastsightError(None, "this installation has no default learned model")
-        kwargs = model_detectors(shipped, plan, detector)
-    inspector = Inspector(plan, calibration=cal, workers=2, **kwargs)
+        taught = TeachOptions((train_dir,), out.parent / "model", "giga-underbody", overwrite=True)
+        model = teach(taught).model
+    mode = "auto" if detector == "reference" else detector
+    inspector = build_inspector(InspectOptions(model=model, detector=mode), plan=plan,
+                                calibration=cal)  # fmt: skip
     _clear(out)
-    out.mkdir(parents=True, exist_ok=True)
-    records, predictions = [], []
-    for part in discover_parts([test_dir]):
-        rec = inspector.inspect(part)
-        records.append(rec.to_dict())
-        append_record(out / "records.jsonl", records[-1])
-        predictions += coco_predictions(rec, test_dir)
-    write_predictions(out / "predictions.json", predictions)
+    parts = discover_parts([test_dir])
+    records = [r.to_dict() for r in inspect_parts(parts, inspector, out=out, image_root=test_dir)]
     write_html_report(records, out)
     return records
 
@@ -121,17 +108,14 @@ def _shipped_sentences(
     test_dir: Path, plan: InspectionPlan, cal: Calibration | None
 ) -> dict[str, str]:
     """Sentence per part by the shipped learned model alone (empty when there is none)."""
+    from castsight.app import InspectOptions, build_inspector, inspect_parts
     from castsight.io.parts import discover_parts
     from castsight.model import default_model
-    from castsight.model.detectors import model_detectors
-    from castsight.pipeline import Inspector
 
-    shipped = default_model()
-    if shipped is None:
+    if default_model() is None:
         return {}
-    kwargs = model_detectors(shipped, plan, "learned")
-    inspector = Inspector(plan, calibration=cal, workers=2, **kwargs)
-    return {p.serial: inspector.inspect(p).sentence for p in discover_parts([test_dir])}
+    inspector = build_inspector(InspectOptions(detector="learned"), plan=plan, calibration=cal)
+    return {r.serial: r.sentence for r in inspect_parts(discover_parts([test_dir]), inspector)}
 
 
 def _table(

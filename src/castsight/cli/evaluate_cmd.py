@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from castsight.cli.common import EXIT_BAD_INPUT, EXIT_ERRORS, EXIT_OK, report_error
-from castsight.errors import CastsightError, InputError
+from castsight.errors import CastsightError
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -50,60 +50,29 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from castsight.evaluate import inputs
+    from castsight.app import EvaluateOptions, beside_inputs
+    from castsight.app import evaluate as evaluate_run
     from castsight.evaluate.pod import describe_a90_95
-    from castsight.evaluate.report import evaluate as run_evaluation
-    from castsight.evaluate.report import write_report
-    from castsight.report.rundir import RunFolder, check_out
 
-    if match not in ("box", "mask"):
-        report_error(f"--match {match!r}: use box or mask")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    if pod_model not in ("logit", "probit"):
-        report_error(f"--pod-model {pod_model!r}: use logit or probit")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    if parts is None and (truth.parent / "parts.json").is_file():
-        parts = truth.parent / "parts.json"
-    if records is None and (pred.parent / "records.jsonl").is_file():
-        records = pred.parent / "records.jsonl"
+    found_parts, found_records = beside_inputs(pred, truth)
     try:
-        check_out(out, overwrite=overwrite)
-        _check_apart(out, [pred, truth, parts, records])
-        truth_data = inputs.load_truth(truth)
-        predictions = inputs.load_predictions(pred, truth_data)
-        ev = run_evaluation(
-            truth_data,
-            predictions,
-            parts=None if parts is None else inputs.load_parts(parts),
-            records=None if records is None else inputs.load_records(records),
-            iou_threshold=iou,
-            score_threshold=score_threshold,
-            mode=match,
-            pod_model=pod_model,
-            use_imaged=imaged,
-            sources={
-                "truth": str(truth),
-                "predictions": str(pred),
-                "parts": None if parts is None else str(parts),
-                "records": None if records is None else str(records),
-            },
-            image_root=truth.parent,
-        )
-        run = RunFolder.start(out, overwrite=overwrite, command="evaluate")
+        options = EvaluateOptions(
+            pred, truth, out, parts or found_parts, records or found_records, iou,
+            score_threshold, match, pod_model, imaged, overwrite,
+        )  # fmt: skip
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
-        write_report(ev, run.path)
-        html = run.finish() / "report.html"
+        result = evaluate_run(options)
+    except CastsightError as err:
+        report_error(err)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except OSError as err:
-        run.discard()
         report_error(f"{out}: cannot write the report ({err.strerror or err})")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except BaseException:
-        run.discard()
-        raise
 
+    ev = result.evaluation
     d = ev.detection
     table = Table(
         title=f"castsight evaluate ({match} IoU >= {iou:g}, score >= {score_threshold:g})"
@@ -120,37 +89,13 @@ def evaluate(
         table.add_row("escapes (NG -> OK)", _rate(ev.parts.escapes, "NG"))
         table.add_row("false calls (OK -> NG/REVIEW)", _rate(ev.parts.false_calls, "OK"))
     for size_field, unit in (("size_mm", " mm"), ("d_prime", "")):
-        result = ev.pod[size_field]
-        table.add_row(f"a90/95 ({size_field})", describe_a90_95(result, unit))
+        result_pod = ev.pod[size_field]
+        table.add_row(f"a90/95 ({size_field})", describe_a90_95(result_pod, unit))
     Console().print(table)
-    typer.echo(f"report: {html}")
-    incomplete = _incomplete_records(ev.parts, records)
-    if incomplete:
-        typer.echo(f"INCOMPLETE: {incomplete}")
-    raise typer.Exit(EXIT_ERRORS if incomplete else EXIT_OK)
-
-
-def _check_apart(out: Path, inputs: list[Path | None]) -> None:
-    """--out is replaced whole: it may not hold the files evaluated."""
-    for path in inputs:
-        if path is not None and path.resolve().is_relative_to(out.resolve()):
-            raise InputError(out, f"holds the input {path}: choose another --out")
-
-
-def _incomplete_records(parts: Any, records: Path | None) -> str | None:
-    """Why the part rates do not cover every part (parts without a record, a run that did
-    not complete), or None."""
-    from castsight.report.rundir import run_status
-
-    said = []
-    if parts is not None and parts.missing:
-        names = ", ".join(parts.missing[:10]) + (", ..." if len(parts.missing) > 10 else "")
-        said.append(f"{len(parts.missing)} of {parts.n_parts} parts have no record ({names}); "
-                    "they are in no rate above")  # fmt: skip
-    status = run_status(records.parent) if records is not None else None
-    if status is not None and status.get("complete") is False:
-        said.append(f"{records} comes from an incomplete run ({status.get('why_incomplete')})")
-    return "; ".join(said) or None
+    typer.echo(f"report: {result.report / 'report.html'}")
+    if result.incomplete:
+        typer.echo(f"INCOMPLETE: {result.incomplete}")
+    raise typer.Exit(EXIT_ERRORS if result.incomplete else EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.progress import TaskID
 from rich.table import Table
 
+from castsight.app.detectors import detector_help
 from castsight.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_ERRORS,
@@ -29,50 +31,11 @@ from castsight.cli.common import (
 )
 from castsight.errors import CastsightError
 
-FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
-
-
-DEFAULT_MODEL_BY_DEFAULT = False
-"""Whether ``inspect`` without ``--model`` uses the shipped learned model (``--detector auto``);
-set by measurement (BENCHMARKS.md). ``--detector learned|cascade`` always can."""
-
-
-def build_inspector(
-    plan_name: str,
-    model: Path | None,
-    calibration: Path | None,
-    workers: int,
-    detector: str = "auto",
-) -> Any:
-    """The Inspector for a plan, a model artifact (or the shipped one) and calibration."""
-    from castsight.accept.plan import load_plan
-    from castsight.model import default_model
-    from castsight.model.detectors import DETECTOR_MODES, model_detectors
+if TYPE_CHECKING:
+    from castsight.io.parts import PartSource
     from castsight.pipeline import Inspector
-    from castsight.preprocess.prepare import load_calibration
 
-    if detector not in DETECTOR_MODES:
-        raise CastsightError(None, f"--detector {detector!r}: expected one of "
-                                   f"{', '.join(DETECTOR_MODES)}")  # fmt: skip
-    plan = load_plan(plan_name)
-    cal = load_calibration(calibration) if calibration is not None else None
-    if model is None and (detector in ("learned", "cascade") or
-                          (detector == "auto" and DEFAULT_MODEL_BY_DEFAULT)):  # fmt: skip
-        model = default_model()
-    if model is None and detector in ("learned", "cascade", "reference"):
-        raise CastsightError(None, f"--detector {detector} needs --model (no shipped model here)")
-    if model is None or detector == "local":
-        return Inspector(plan, calibration=cal, workers=workers)
-    kwargs = model_detectors(model, plan, detector)
-    return Inspector(plan, calibration=cal, workers=workers, **kwargs)
-
-
-def _default_calibration(inputs: list[Path]) -> Path | None:
-    for root in inputs:
-        cand = root / "_calibration"
-        if root.is_dir() and cand.is_dir():
-            return cand
-    return None
+FAIL_ON = {"ng": {"NG"}, "review": {"NG", "REVIEW"}}
 
 
 def inspect(
@@ -82,9 +45,7 @@ def inspect(
     model: Path | None = typer.Option(
         None, help="Model artifact from `castsight teach` (learned/cascade: the shipped one)."
     ),
-    detector: str = typer.Option(
-        "auto", help="auto (reference > learned > local), local, reference, learned, cascade."
-    ),
+    detector: str = typer.Option("auto", help=detector_help()),
     calibration: Path | None = typer.Option(
         None, help="Folder with dark.tif/flat.tif (default: INPUT/_calibration if present)."
     ),
@@ -97,6 +58,7 @@ def inspect(
     ),
 ) -> None:
     """Inspect parts: a sentence (OK / NG / REVIEW) per part with measured indications."""
+    from castsight.app import InspectOptions, build_inspector, default_calibration, image_root
     from castsight.io.parts import discover_parts
     from castsight.report.rundir import RunFolder, check_out
 
@@ -108,16 +70,16 @@ def inspect(
         parts = discover_parts(inputs, manifest)
         if not parts:
             raise CastsightError(", ".join(map(str, inputs)), "no radiographs found")
-        cal = calibration if calibration is not None else _default_calibration(inputs)
-        inspector = build_inspector(plan, model, cal, workers, detector)
+        cal = calibration if calibration is not None else default_calibration(inputs)
+        options = InspectOptions(plan, model, detector, cal, workers)
+        inspector = build_inspector(options)
         run = RunFolder.start(out, overwrite=overwrite, command="inspect")
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    root = _image_root(inputs)
     records: list[dict[str, Any]] = []
     try:
-        errors = _inspect_all(inspector, parts, run.path, root, records)
+        errors = _inspect_all(inspector, parts, run.path, image_root(inputs), records)
         if report:
             errors += _write_report(records, run.path)
         run.finish(parts=len(parts), errors=errors)
@@ -138,49 +100,32 @@ def inspect(
     raise typer.Exit(EXIT_OK)
 
 
-def _image_root(inputs: list[Path]) -> Path | None:
-    """The folder COCO file names are relative to: the one folder of parts given (the
-    parent of one part folder given, so names read ``SERIAL/VIEW.tif`` as in truth.json)."""
-    from castsight.io.parts import is_part_folder
-
-    if len(inputs) != 1 or not inputs[0].is_dir():
-        return None
-    return inputs[0].absolute().parent if is_part_folder(inputs[0]) else inputs[0]
-
-
-ERROR_STATUSES = ("unreadable", "error")
-"""View statuses that are errors (a line on stderr, exit code 3), not inspection results."""
-
-
 def _inspect_all(
-    inspector: Any, parts: list[Any], folder: Path, root: Path | None, records: list[Any]
+    inspector: Inspector,
+    parts: list[PartSource],
+    folder: Path,
+    root: Path | None,
+    records: list[dict[str, Any]],
 ) -> int:
-    """Inspect ``parts`` into ``folder`` (records appended as each part is done, then the
-    COCO predictions); ``records`` grows as they are; return the number of errors."""
-    from castsight.report.records import append_record, coco_predictions, write_predictions
+    """:func:`castsight.app.inspect_parts` into ``folder`` behind a progress bar, each error
+    said on stderr; ``records`` grows as parts are done; return the number of errors."""
+    from castsight.app import inspect_parts, record_errors
 
-    records_path = folder / "records.jsonl"
-    records_path.write_text("", encoding="utf-8")
-    predictions: list[dict[str, Any]] = []
     errors = 0
     with progress_bar() as bar:
-        task = bar.add_task("inspecting parts", total=len(parts))
-        for part in parts:
-            rec = inspector.inspect(part)
-            data = rec.to_dict()
-            append_record(records_path, data)
-            records.append(data)
-            predictions += coco_predictions(rec, root)
-            for view in rec.views:
-                if view.status in ERROR_STATUSES:
-                    report_error(f"{view.path}: {view.error}")
-                    errors += 1
-            for finding in rec.findings:
-                if finding.rule in ("views", "error"):
-                    report_error(f"part {rec.serial}: {finding.message}")
-                    errors += 1
-            bar.advance(task)
-    write_predictions(folder / "predictions.json", predictions)
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int, note: str = "", /) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        for record in inspect_parts(parts, inspector, out=folder, image_root=root,
+                                    progress=progress):  # fmt: skip
+            records.append(record.to_dict())
+            for line in record_errors(record):
+                report_error(line)
+                errors += 1
     return errors
 
 
