@@ -106,6 +106,24 @@ class Suite:
         """JSON-ready definition."""
         return dataclasses.asdict(self)
 
+    def variant(self, *, seed: int = 0, series: int | None = None) -> Suite:
+        """The same suite on other seeds and/or another series part (the check that
+        nothing was tuned to one set): every data set's seed moves by ``seed * 100``,
+        and the name says so (``standard-seed1-series2``), so its data and summary
+        never mix with the suite's own.
+
+        >>> v = get_suite("quick").variant(seed=1, series=3)
+        >>> v.name, v.series, v.test.seed, v.good.seed
+        ('quick-seed1-series3', 3, 111, 113)
+        """
+        if seed == 0 and series in (None, self.series):
+            return self
+        specs = {r: dataclasses.replace(self.spec(r), seed=self.spec(r).seed + 100 * seed)
+                 for r in ROLES}  # fmt: skip
+        name = self.name + (f"-seed{seed}" if seed else "")
+        name += f"-series{series}" if series not in (None, self.series) else ""
+        return dataclasses.replace(self, name=name, series=series or self.series, **specs)
+
 
 STANDARD = Suite(
     name="standard",

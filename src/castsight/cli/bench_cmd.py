@@ -37,6 +37,12 @@ def bench(
         True, "--write-markdown/--no-write-markdown", help="Rewrite the Markdown section."
     ),
     workers: int = typer.Option(2, min=1, max=64, help="Views inspected in parallel."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, help="Move every data set's seed (other parts, same recipe)."
+    ),
+    series: int | None = typer.Option(
+        None, "--series", min=1, help="Another nominal part of the series (default: the suite's)."
+    ),
 ) -> None:
     """Run a benchmark suite: simulate, teach, inspect, evaluate; print and save the figures."""
     from rich.console import Console
@@ -46,12 +52,12 @@ def bench(
 
     console = Console()
     try:
-        chosen = get_suite(suite)
+        chosen = get_suite(suite).variant(seed=seed, series=series)
         names = chosen.detectors if detectors is None else detectors.split(",")
         run = BenchRun(chosen, out, check_detectors([n.strip() for n in names if n.strip()]),
                        fresh=fresh, workers=workers, peer_dir=peer_dir)  # fmt: skip
         target = markdown_path
-        if target is None and suite == "standard":
+        if target is None and chosen.name == "standard":
             target = Path("BENCHMARKS.md")
         if write_markdown and target is not None and not target.is_file():
             raise CastsightError(target, "not found (pass --markdown PATH or --no-write-markdown)")
@@ -75,6 +81,7 @@ def bench(
             raise typer.Exit(EXIT_BAD_INPUT) from None
     _print(console, summary)
     command = f"castsight bench --suite {suite}"
+    command += (f" --seed {seed}" if seed else "") + (f" --series {series}" if series else "")
     command += ("" if detectors is None else f" --detectors {detectors}") + (
         " --fresh" if fresh else ""
     )
