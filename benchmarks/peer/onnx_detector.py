@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from peer_image import prepared_channels
 
-from castsight.detect.base import SCORE_MIDPOINT, SCORE_SLOPE, Indication
+from castsight.detect.base import SCORE_MIDPOINT, SCORE_SLOPE, Indication, Judged, judged_whole
 
 CLASS_NAMES = ("pore", "shrinkage", "crack", "inclusion")
 """YOLO class k is COCO category k + 1 (the simulator's truth.json ids)."""
@@ -227,6 +227,10 @@ class OnnxPeerDetector:
         (out,) = self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[:1]
         boxes = decode(out, scale=s, conf=self.keep_conf, iou=self.iou)
         return [b for b in boxes if b.w > 0 and b.h > 0 and b.x < cols and b.y < rows]
+
+    def detect_judged(self, image: Any) -> Judged:
+        """castsight's Detector protocol: the whole part is judged."""
+        return judged_whole(self.detect(image))
 
     def detect(self, image: Any) -> list[Indication]:
         """castsight's Detector protocol: a PreparedImage in, Indications out."""

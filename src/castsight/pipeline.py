@@ -37,8 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
@@ -53,7 +52,7 @@ from castsight.accept.judge import (
 )
 from castsight.accept.plan import InspectionPlan, Rules, Zone
 from castsight.accept.views import same_image_findings, view_set_findings
-from castsight.detect.base import Detector, Indication, detect_judged
+from castsight.detect.base import Detector, Indication
 from castsight.detect.local import LocalDetector
 from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
@@ -63,71 +62,9 @@ from castsight.measure import Measurement, measure_indications
 from castsight.measure.multiview import Candidate, Confirmation, confirm
 from castsight.preprocess.noise import NoiseEstimate
 from castsight.preprocess.prepare import Calibration, PreparedImage, prepare
+from castsight.report.records import InspectionRecord, ViewResult
 
 STAGES = ("read_s", "preprocess_s", "detect_s", "measure_s", "accept_s")
-
-
-@dataclass(frozen=True, eq=False)
-class ViewResult:
-    """What happened to one view."""
-
-    view: str
-    path: str
-    status: str
-    """inspected | unreadable | failed_quality | unmeasurable | error"""
-    error: str | None = None
-    sha256: str | None = None
-    pixel_sha256: str | None = None
-    """sha256 of the pixels (:func:`~castsight.io.files.pixel_sha256`): a view identical
-    to another, whatever file holds it."""
-    detector: str | None = None
-    shape: tuple[int, int] | None = None
-    pixel_size_mm: float | None = None
-    quality: dict[str, float | str | None] | None = None
-    judged_pct: float | None = None
-    """Share of the part's pixels the detector judged (%); the rest was not inspected."""
-    deviating_pct: float | None = None
-    """Share of the judged pixels that deviate from the learned good parts (%; detectors
-    with a reference only): over ``quality.max_deviating_pct`` the view is not like the
-    taught ones (posed outside their range, or another part)."""
-    indications: tuple[Indication, ...] = ()
-    measurements: tuple[Measurement, ...] = ()
-    zones: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)
-    projection: tuple[tuple[float, ...], ...] | None = None
-    """The view's nominal geometry (``Acquisition.projection``), when known."""
-    confirmations: tuple[Confirmation, ...] = ()
-    """Per indication: the views that saw it, where it lies in the part, which views
-    covered it (:func:`castsight.measure.multiview.confirm`); empty when not matched."""
-    unconfirmed: tuple[str, ...] = ()
-    """Ids of indications other views looked at but did not confirm (fewer than the
-    zone's ``min_views``): kept in the record, not judged."""
-
-    def ids(self) -> list[str]:
-        """Indication ids, ``VIEW#k``."""
-        return [f"{self.view}#{k}" for k in range(len(self.indications))]
-
-
-@dataclass(frozen=True, eq=False)
-class InspectionRecord:
-    """The outcome for one part; ``to_dict`` is the JSON Lines record."""
-
-    serial: str
-    part_type: str | None
-    sentence: str
-    findings: tuple[Finding, ...]
-    views: tuple[ViewResult, ...]
-    timings: dict[str, float]
-    plan: dict[str, str]
-    model: dict[str, str] | None
-    inspected_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``castsight.record/1`` JSON object (see docs/design/record-schema.md)."""
-        from castsight.report.records import record_dict
-
-        return record_dict(self)
 
 
 DetectorFor = Callable[[str], Detector]
@@ -307,7 +244,7 @@ class Inspector:
         detector = self.detector_for(name)
         t1 = time.perf_counter()
         try:
-            found, judged, deviating = detect_judged(detector, prep)
+            found, judged, deviating = detector.detect_judged(prep)
             indications = tuple(found)
         except CastsightError as err:
             finding = Finding("detector", "view", name, on_fail, f"view {name}: {err.reason}")
@@ -415,3 +352,6 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
+
+
+__all__ = ["STAGES", "DetectorFor", "InspectionRecord", "Inspector", "ViewResult"]

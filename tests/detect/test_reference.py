@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from castsight.detect.base import Detector, detect_judged
+from castsight.detect.base import Detector
 from castsight.detect.reference import ReferenceDetector, ReferenceView, t_to_sigmas
 from castsight.errors import InputError
 from castsight.io import discover_parts, read_radiograph
@@ -74,7 +74,7 @@ def test_held_out_good_part_gives_no_indication(
 ) -> None:
     image = _held_out(series, view, part)
     assert detector.detect(image) == []
-    found, judged, _ = detect_judged(detector, image)
+    found, judged, _ = detector.detect_judged(image)
     assert found == [] and 0.6 < judged < 1.0  # the frame's edge band is not judged
     score = detector.zscore(image)
     z = score.z[score.valid]
@@ -201,7 +201,7 @@ def test_a_view_unlike_the_taught_ones_deviates_widely(
     series: Path, detector: ReferenceDetector
 ) -> None:
     image = _held_out(series)
-    assert detect_judged(detector, image).deviating < 0.001  # a good part: next to nothing
+    assert detector.detect_judged(image).deviating < 0.001  # a good part: next to nothing
     # the same part 3 % larger (nearer the source: magnification the rigid
     # registration cannot undo): every edge deviates, far more than a defect covers
     a = image.attenuation
@@ -209,5 +209,5 @@ def test_a_view_unlike_the_taught_ones_deviates_widely(
     grown = cv2.resize(a, None, fx=1.03, fy=1.03, interpolation=cv2.INTER_LINEAR)
     y0, x0 = (grown.shape[0] - rows) // 2, (grown.shape[1] - cols) // 2
     moved = dataclasses.replace(image, attenuation=grown[y0 : y0 + rows, x0 : x0 + cols].copy())
-    deviating = detect_judged(detector, moved).deviating
+    deviating = detector.detect_judged(moved).deviating
     assert deviating is not None and deviating > 0.01

@@ -109,8 +109,8 @@ class _HalfBlind:
     def detect(self, image: object) -> list[object]:
         return []
 
-    def detect_judged(self, image: object) -> tuple[list[object], float]:
-        return [], 0.5
+    def detect_judged(self, image: object) -> tuple[list[object], float, None]:
+        return [], 0.5, None
 
 
 def test_a_part_the_detector_judged_only_in_part_is_never_ok(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import InspectionPlan, load_plan
-from castsight.detect.base import Indication
+from castsight.detect.base import Indication, Judged, judged_whole
 from castsight.io import write_radiograph
 from castsight.io.parts import discover_parts
 from castsight.measure.multiview import COVER_MARGIN_PX, _segment, project_points, ray
@@ -48,6 +48,9 @@ class _Marks:
                 Indication((x - 2, y - 2, 5, 5), np.ones((5, 5), bool), 1, 0.1, 9.0, "marks")
             )
         return out
+
+    def detect_judged(self, image: PreparedImage) -> Judged:
+        return judged_whole(self.detect(image))
 
 
 def _plan(min_views: int) -> InspectionPlan:

@@ -138,6 +138,9 @@ class _Broken:
     def detect(self, image: object) -> list[object]:
         raise ZeroDivisionError("a bug")
 
+    def detect_judged(self, image: object) -> tuple[list[object], float, None]:
+        return self.detect(image), 1.0, None
+
 
 def test_an_unexpected_error_is_a_review_record_not_a_crash(tmp_path: Path) -> None:
     _part(tmp_path)

@@ -79,12 +79,23 @@ class Indication:
 
 
 class Detector(Protocol):
-    """Prepared image in, indications out."""
+    """Prepared image in, indications out, and how much of the part was judged.
+
+    A detector that judges only part of the image (``reference``: the pixels
+    its good parts covered, away from the frame's edge) says so in
+    :meth:`detect_judged`; one that judges the whole part returns
+    :func:`judged_whole`. What was not judged was not inspected: the plan's
+    quality gate sets how much may be left.
+    """
 
     name: str
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Find indications in one prepared view."""
+        ...
+
+    def detect_judged(self, image: PreparedImage) -> Judged:
+        """:meth:`detect`, the share of the part judged and the share deviating."""
         ...
 
 
@@ -101,17 +112,10 @@ class Judged(NamedTuple):
     deviates along every edge."""
 
 
-def detect_judged(detector: Detector, image: PreparedImage) -> Judged:
-    """Indications, the share (0..1) of the part's pixels the detector judged, and the
-    share that deviates from the learned good parts (:class:`Judged`).
+def judged_whole(found: list[Indication]) -> Judged:
+    """:class:`Judged` of a detector that judges the whole part and has no reference.
 
-    A detector that judges only part of the image (``reference``: the pixels
-    its good parts covered, away from the frame's edge) has its own
-    ``detect_judged``; any other judges the whole part. What was not judged
-    was not inspected: the plan's quality gate sets how much may be left.
+    >>> judged_whole([])
+    Judged(indications=[], share=1.0, deviating=None)
     """
-    own = getattr(detector, "detect_judged", None)
-    if callable(own):
-        got = own(image)
-        return Judged(list(got[0]), float(got[1]), *got[2:3])
-    return Judged(detector.detect(image), 1.0)
+    return Judged(found, 1.0)

@@ -36,7 +36,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from castsight.detect.base import SCORE_MIDPOINT, SCORE_SLOPE, Detector, Indication
+from castsight.detect.base import (
+    SCORE_MIDPOINT,
+    SCORE_SLOPE,
+    Detector,
+    Indication,
+    Judged,
+    judged_whole,
+)
 from castsight.detect.normalise import NORMALISATION, background, normalise
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
@@ -174,6 +181,10 @@ class LearnedDetector:
         """Significance whose score is ``sigmoid(logit(p) - logit(threshold))``."""
         return SCORE_MIDPOINT + SCORE_SLOPE * (_logit(p) - _logit(self.settings.threshold))
 
+    def detect_judged(self, image: PreparedImage) -> Judged:
+        """:meth:`detect`; the whole part is judged."""
+        return judged_whole(self.detect(image))
+
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Find indications in one prepared view."""
         if not image.mask.any():
@@ -221,6 +232,10 @@ class CascadeDetector:
     context_px: int = 64
     """Image around a candidate the network sees on each side."""
     name: str = field(default="cascade")
+
+    def detect_judged(self, image: PreparedImage) -> Judged:
+        """:meth:`detect`; the whole part is judged."""
+        return judged_whole(self.detect(image))
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         """First-stage candidates that the network confirms (probability over threshold)."""

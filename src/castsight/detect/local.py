@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from castsight.detect.base import Indication
+from castsight.detect.base import Indication, Judged, judged_whole
 from castsight.preprocess.prepare import PreparedImage
 
 _MAD = 1.4826
@@ -84,6 +84,10 @@ class LocalDetector:
 
     def __init__(self, settings: LocalSettings | None = None) -> None:
         self.settings = settings or LocalSettings()
+
+    def detect_judged(self, image: PreparedImage) -> Judged:
+        """:meth:`detect`; the whole part is judged."""
+        return judged_whole(self.detect(image))
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         """Find indications in one prepared view."""

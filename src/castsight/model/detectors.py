@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from castsight.detect.base import Detector, Indication, Judged, detect_judged
+from castsight.detect.base import Detector, Indication, Judged
 from castsight.detect.guided import GuidedDetector
 from castsight.detect.reference import ReferenceDetector
 from castsight.preprocess.prepare import PreparedImage
@@ -39,7 +39,7 @@ class ViewMatcher:
         """:meth:`detect` and the share of the part judged (see ``detect_judged``)."""
         view, _, registration = self.reference.match_registered(image)
         if view is None:
-            return detect_judged(self.fallback, image)
+            return self.fallback.detect_judged(image)
         return self.reference.detect_judged(image, view, registration)
 
 

@@ -1,4 +1,5 @@
-"""Machine-readable outputs: JSON Lines records and COCO results.
+"""Machine-readable outputs: a part's record (:class:`InspectionRecord`, made by
+:class:`castsight.pipeline.Inspector`), as JSON Lines, and COCO results.
 
 ``records.jsonl`` has one ``castsight.record/1`` object per part (schema in
 docs/design/record-schema.md); ``predictions.json`` is a COCO results list
@@ -15,18 +16,81 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from castsight import __version__
-
-if TYPE_CHECKING:
-    from castsight.pipeline import InspectionRecord, ViewResult
+from castsight.accept.judge import Finding
+from castsight.detect.base import Indication
+from castsight.measure import Measurement
+from castsight.measure.multiview import Confirmation
 
 SCHEMA = "castsight.record/1"
+
+
+@dataclass(frozen=True, eq=False)
+class ViewResult:
+    """What happened to one view."""
+
+    view: str
+    path: str
+    status: str
+    """inspected | unreadable | failed_quality | unmeasurable | error"""
+    error: str | None = None
+    sha256: str | None = None
+    pixel_sha256: str | None = None
+    """sha256 of the pixels (:func:`~castsight.io.files.pixel_sha256`): a view identical
+    to another, whatever file holds it."""
+    detector: str | None = None
+    shape: tuple[int, int] | None = None
+    pixel_size_mm: float | None = None
+    quality: dict[str, float | str | None] | None = None
+    judged_pct: float | None = None
+    """Share of the part's pixels the detector judged (%); the rest was not inspected."""
+    deviating_pct: float | None = None
+    """Share of the judged pixels that deviate from the learned good parts (%; detectors
+    with a reference only): over ``quality.max_deviating_pct`` the view is not like the
+    taught ones (posed outside their range, or another part)."""
+    indications: tuple[Indication, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    zones: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    projection: tuple[tuple[float, ...], ...] | None = None
+    """The view's nominal geometry (``Acquisition.projection``), when known."""
+    confirmations: tuple[Confirmation, ...] = ()
+    """Per indication: the views that saw it, where it lies in the part, which views
+    covered it (:func:`castsight.measure.multiview.confirm`); empty when not matched."""
+    unconfirmed: tuple[str, ...] = ()
+    """Ids of indications other views looked at but did not confirm (fewer than the
+    zone's ``min_views``): kept in the record, not judged."""
+
+    def ids(self) -> list[str]:
+        """Indication ids, ``VIEW#k``."""
+        return [f"{self.view}#{k}" for k in range(len(self.indications))]
+
+
+@dataclass(frozen=True, eq=False)
+class InspectionRecord:
+    """The outcome for one part; ``to_dict`` is the JSON Lines record."""
+
+    serial: str
+    part_type: str | None
+    sentence: str
+    findings: tuple[Finding, ...]
+    views: tuple[ViewResult, ...]
+    timings: dict[str, float]
+    plan: dict[str, str]
+    model: dict[str, str] | None
+    inspected_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``castsight.record/1`` JSON object (see docs/design/record-schema.md)."""
+        return record_dict(self)
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:
