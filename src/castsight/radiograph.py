@@ -136,10 +136,6 @@ class Radiograph:
         """Everything but the pixels and provenance, as stored in files."""
         return {"acquisition": self.acquisition.to_dict(), "identity": self.identity()}
 
-    def with_pixels(self, pixels: NDArray[Any]) -> Radiograph:
-        """Same metadata, new pixels (provenance dropped: these are not the file's)."""
-        return dataclasses.replace(self, pixels=pixels, provenance=None)
-
     def replace(self, **changes: Any) -> Radiograph:
         """A copy with some fields changed (see :func:`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -165,14 +164,3 @@ def add_wall_thickness(folder: Path, walls: dict[tuple[str, int], float]) -> int
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         atomic_write_bytes(path, text.encode("utf-8"))
     return n
-
-
-def grid_summary(sizes_mm: Sequence[float] = POD_SIZES_MM) -> str:
-    """One line naming the size grid (for docs and the summary)."""
-    return f"{len(sizes_mm)} diameters {sizes_mm[0]:g}-{sizes_mm[-1]:g} mm (x{_ratio(sizes_mm)})"
-
-
-def _ratio(sizes: Sequence[float]) -> str:
-    if len(sizes) < 2:
-        return "1"
-    return f"{math.exp(math.log(sizes[-1] / sizes[0]) / (len(sizes) - 1)):.2f}"

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -259,11 +258,3 @@ class CascadeDetector:
                 sig = self.learned.significance(p)
                 kept.append(replace(ind, significance=sig, detector=self.name, extras=extras))
         return kept
-
-
-def learned_detectors(
-    onnx_model: bytes | str | Path, settings: LearnedSettings, first: Sequence[Detector] = ()
-) -> tuple[LearnedDetector, list[CascadeDetector]]:
-    """The learned detector and a cascade behind each of ``first`` (sharing one session)."""
-    learned = LearnedDetector(onnx_model, settings)
-    return learned, [CascadeDetector(f, learned) for f in first]

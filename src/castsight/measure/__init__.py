@@ -66,10 +66,6 @@ class Measurement:
         """COCO category of the kind."""
         return CATEGORY_IDS[self.kind]
 
-    def size_mm_or_px(self, units: str) -> float | None:
-        """The judged size (longest extent) in ``units`` ('mm' or 'px')."""
-        return self.max_length_px if units == "px" else self.max_length_mm
-
 
 def _shape(ind: Indication) -> tuple[float, float]:
     """Longest extent (px, Feret) and width across it, from the footprint's pixel corners."""

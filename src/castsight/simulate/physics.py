@@ -243,12 +243,6 @@ class DetectorResponse:
         s = self.scintillator
         return e * mass_energy_absorption(s, e) / mass_attenuation(s, e)
 
-    def absorbed_energy_kev(self, energies_kev: ArrayLike) -> F64:
-        """Mean energy absorbed per incident photon (the signal weight)."""
-        return self.deposit_per_interaction_kev(energies_kev) * self.detection_efficiency(
-            energies_kev
-        )
-
 
 # ---------------------------------------------------------------- fast interpolation
 
