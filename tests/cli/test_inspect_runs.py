@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner, Result
 
-from castsight.cli import app
 from castsight.app import image_root
+from castsight.cli import app
 from castsight.io import write_radiograph
 from castsight.radiograph import Radiograph
 
