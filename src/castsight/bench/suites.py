@@ -118,11 +118,16 @@ class Suite:
         """
         if seed == 0 and series in (None, self.series):
             return self
-        specs = {r: dataclasses.replace(self.spec(r), seed=self.spec(r).seed + 100 * seed)
-                 for r in ROLES}  # fmt: skip
+
+        def moved(spec: DataSpec) -> DataSpec:
+            return dataclasses.replace(spec, seed=spec.seed + 100 * seed)
+
         name = self.name + (f"-seed{seed}" if seed else "")
         name += f"-series{series}" if series not in (None, self.series) else ""
-        return dataclasses.replace(self, name=name, series=series or self.series, **specs)
+        return dataclasses.replace(
+            self, name=name, series=series or self.series, test=moved(self.test),
+            pod=moved(self.pod), good=moved(self.good), train=moved(self.train),
+        )  # fmt: skip
 
 
 STANDARD = Suite(
