@@ -106,17 +106,19 @@ class Suite:
         """JSON-ready definition."""
         return dataclasses.asdict(self)
 
-    def variant(self, *, seed: int = 0, series: int | None = None) -> Suite:
+    def variant(
+        self, *, seed: int = 0, series: int | None = None, views: int | None = None
+    ) -> Suite:
         """The same suite on other seeds and/or another series part (the check that
         nothing was tuned to one set): every data set's seed moves by ``seed * 100``,
         and the name says so (``standard-seed1-series2``), so its data and summary
-        never mix with the suite's own.
+        never mix with the suite's own. ``views``: views per part (a real cell takes 28).
 
         >>> v = get_suite("quick").variant(seed=1, series=3)
         >>> v.name, v.series, v.test.seed, v.good.seed
         ('quick-seed1-series3', 3, 111, 113)
         """
-        if seed == 0 and series in (None, self.series):
+        if seed == 0 and series in (None, self.series) and views in (None, self.n_views):
             return self
 
         def moved(spec: DataSpec) -> DataSpec:
@@ -124,8 +126,10 @@ class Suite:
 
         name = self.name + (f"-seed{seed}" if seed else "")
         name += f"-series{series}" if series not in (None, self.series) else ""
+        name += f"-views{views}" if views not in (None, self.n_views) else ""
         return dataclasses.replace(
-            self, name=name, series=series or self.series, test=moved(self.test),
+            self, name=name, series=series or self.series, n_views=views or self.n_views,
+            test=moved(self.test),
             pod=moved(self.pod), good=moved(self.good), train=moved(self.train),
         )  # fmt: skip
 

@@ -43,6 +43,9 @@ def bench(
     series: int | None = typer.Option(
         None, "--series", min=1, help="Another nominal part of the series (default: the suite's)."
     ),
+    views: int | None = typer.Option(
+        None, "--views", min=1, max=64, help="Views per part (default: the suite's; a cell: 28)."
+    ),
 ) -> None:
     """Run a benchmark suite: simulate, teach, inspect, evaluate; print and save the figures."""
     from rich.console import Console
@@ -52,7 +55,7 @@ def bench(
 
     console = Console()
     try:
-        chosen = get_suite(suite).variant(seed=seed, series=series)
+        chosen = get_suite(suite).variant(seed=seed, series=series, views=views)
         names = chosen.detectors if detectors is None else detectors.split(",")
         run = BenchRun(chosen, out, check_detectors([n.strip() for n in names if n.strip()]),
                        fresh=fresh, workers=workers, peer_dir=peer_dir)  # fmt: skip
@@ -82,6 +85,7 @@ def bench(
     _print(console, summary)
     command = f"castsight bench --suite {suite}"
     command += (f" --seed {seed}" if seed else "") + (f" --series {series}" if series else "")
+    command += f" --views {views}" if views else ""
     command += ("" if detectors is None else f" --detectors {detectors}") + (
         " --fresh" if fresh else ""
     )
