@@ -18,9 +18,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-# the dev install includes the train extra (torch pinned, CPU build) so CI runs the whole teach path
+# the dev install includes the train extra (torch pinned, CPU build) so CI runs the whole teach
+# path, and the station extra (web, store, signals) so CI runs the station against the real
+# PostgreSQL and Mosquitto
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,train]' '$(TORCH)'
+	$(BIN)/python -m pip install -q -e '.[dev,train,station]' '$(TORCH)'
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,0 +1,196 @@
+"""The station's settings: cells, storage, signals; read once from a YAML file and the
+environment (``CASTSIGHT_`` variables, nested with ``__``, win over the file).
+
+>>> s = StationSettings(cells=[CellSettings(name="cell-1", part_type="generic")])
+>>> s.storage.database(), s.cell("cell-1").plan
+('sqlite:///castsight-data/castsight.db', 'generic')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from castsight.errors import InputError
+
+
+class CellSettings(BaseModel):
+    """One X-ray cell: its part type, plan, active model and the views a part must have."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    """The cell's name: the URL and MQTT topic segment."""
+    part_type: str = Field(min_length=1)
+    plan: str = "generic"
+    """A shipped plan's name or a YAML path."""
+    model: Path | None = None
+    """The active model folder (from ``castsight teach``); None: no model."""
+    detector: str = "auto"
+    """A detector mode of :data:`castsight.app.DETECTORS`."""
+    expected_views: list[str] | None = None
+    """Views every part must have (None: the plan's, else the model's taught views)."""
+
+
+class StorageSettings(BaseModel):
+    """Where parts, records and images are kept."""
+
+    data_dir: Path = Path("castsight-data")
+    """Folder for the embedded database and the image archive (made if missing)."""
+    database_url: str | None = None
+    """SQLAlchemy URL (None: SQLite in WAL mode, ``DATA_DIR/castsight.db``)."""
+    archive_dir: Path | None = None
+    """The image archive (None: ``DATA_DIR/archive``)."""
+    retention_days: int | None = Field(None, ge=1)
+    """Archived images older than this may be removed (None: kept)."""
+
+    def database(self) -> str:
+        """The database URL in force."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'castsight.db').as_posix()}"
+
+    def archive(self) -> Path:
+        """The archive folder in force."""
+        return self.archive_dir or self.data_dir / "archive"
+
+
+class MqttSettings(BaseModel):
+    """The MQTT publisher: a retained result per cell, QoS 1."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    topic_prefix: str = "castsight"
+    """Results go to ``PREFIX/CELL/result``."""
+    qos: int = Field(1, ge=0, le=2)
+    client_id: str = ""
+    """Empty: the broker assigns one."""
+    timeout_s: float = Field(5.0, gt=0)
+    """How long a publish may wait for the broker's acknowledgement."""
+
+
+class SignalSettings(BaseModel):
+    """Line signals."""
+
+    mqtt: MqttSettings = MqttSettings()
+
+
+class StationSettings(BaseSettings):
+    """Everything ``castsight serve`` needs; see the module docstring."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CASTSIGHT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    cells: list[CellSettings]
+    storage: StorageSettings = StorageSettings()
+    signals: SignalSettings = SignalSettings()
+    workers: int = Field(2, ge=1)
+    """Worker processes inspecting parts."""
+    inspection_timeout_s: float = Field(120.0, gt=0)
+    """From acknowledgement to sentence; past it the part is REVIEW (NoTest)."""
+    answer_within_s: float = Field(30.0, ge=0)
+    """POST /api/parts answers with the record when the sentence comes within this
+    time, else 202 with the part's URL to poll."""
+    max_view_bytes: int = Field(256 * 2**20, ge=1)
+    """An uploaded view file larger than this is refused (413)."""
+    max_views: int = Field(64, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    @field_validator("cells")
+    @classmethod
+    def _cells_unique(cls, cells: list[CellSettings]) -> list[CellSettings]:
+        names = [c.name for c in cells]
+        if not cells or len(set(names)) != len(names):
+            raise ValueError(f"at least one cell, names unique (got {names})")
+        return cells
+
+    @model_validator(mode="after")
+    def _answer_within_timeout(self) -> StationSettings:
+        self.answer_within_s = min(self.answer_within_s, self.inspection_timeout_s)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file's values (given as init values)."""
+        return env_settings, init_settings
+
+    def cell(self, name: str) -> CellSettings:
+        """The cell called ``name``; :class:`KeyError` if none is."""
+        for c in self.cells:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def load_settings(path: Path) -> StationSettings:
+    """Read ``path`` (YAML) and the environment into :class:`StationSettings`.
+
+    Parameters
+    ----------
+    path : Path
+        A YAML mapping of the settings' fields (``cells``, ``storage``, ``signals``, ...).
+
+    Returns
+    -------
+    StationSettings
+        Relative paths in the file (data_dir, archive_dir, models, plans) are taken
+        relative to the file's folder.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not YAML, or its values are invalid.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise InputError(path, f"cannot read the settings ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "the settings file must hold a mapping")
+    _relative_to(data, path.parent)
+    try:
+        return StationSettings(**data)
+    except ValidationError as err:
+        raise InputError(path, f"invalid settings: {err}") from None
+
+
+def _relative_to(data: dict[str, Any], root: Path) -> None:
+    """Make the file's relative paths relative to its folder (in place)."""
+
+    def fix(mapping: dict[str, Any], key: str) -> None:
+        value = mapping.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            mapping[key] = str(root / value)
+
+    storage = data.get("storage")
+    if isinstance(storage, dict):
+        fix(storage, "data_dir")
+        fix(storage, "archive_dir")
+    for cell in data.get("cells") or []:
+        if isinstance(cell, dict):
+            fix(cell, "model")
+            plan = cell.get("plan")
+            if isinstance(plan, str) and plan.endswith((".yaml", ".yml")):
+                fix(cell, "plan")
+
+
+__all__ = [
+    "CellSettings",
+    "MqttSettings",
+    "SignalSettings",
+    "StationSettings",
+    "StorageSettings",
+    "load_settings",
+]
