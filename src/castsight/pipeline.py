@@ -41,16 +41,16 @@ from dataclasses import replace
 
 import numpy as np
 
+from castsight.accept.indications import judge_view
 from castsight.accept.judge import (
     Finding,
-    judge_indication_sizes,
-    judge_porosity,
+    coverage_findings,
+    deviation_findings,
     quality_findings,
     quality_record,
     sentence_of,
-    zone_of,
 )
-from castsight.accept.plan import InspectionPlan, Rules, Zone
+from castsight.accept.plan import InspectionPlan
 from castsight.accept.views import same_image_findings, view_set_findings
 from castsight.detect.base import Detector, Indication
 from castsight.detect.local import LocalDetector
@@ -58,7 +58,7 @@ from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
 from castsight.io.files import pixel_sha256, short_reason
 from castsight.io.parts import PartSource, ViewSource
-from castsight.measure import Measurement, measure_indications
+from castsight.measure import measure_indications
 from castsight.measure.multiview import Candidate, Confirmation, confirm
 from castsight.preprocess.noise import NoiseEstimate
 from castsight.preprocess.prepare import Calibration, PreparedImage, prepare
@@ -257,23 +257,16 @@ class Inspector:
         ))  # fmt: skip
         t["measure_s"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        zones, findings = self._judge(name, prep, indications, measurements, mm)
+        zones, findings = judge_view(
+            self.plan, name, prep.shape, indications, measurements, pixel_size_mm=mm
+        )
         t["accept_s"] = time.perf_counter() - t3
         judged_pct = round(100.0 * judged, 2)
-        if judged_pct < self.plan.quality.min_judged_pct:
-            findings.append(Finding(
-                "quality.min_judged_pct", "view", name, on_fail,
-                f"view {name}: the {detector.name} detector judged {judged_pct:.1f} % of the "
-                f"part < {self.plan.quality.min_judged_pct:g} % (the rest was not inspected)",
-            ))  # fmt: skip
         deviating_pct = None if deviating is None else round(100.0 * deviating, 3)
-        limit = self.plan.quality.max_deviating_pct
-        if deviating_pct is not None and deviating_pct > limit:
-            findings.append(Finding(
-                "quality.max_deviating_pct", "view", name, on_fail,
-                f"view {name}: {deviating_pct:.2f} % of the part deviates from the taught good "
-                f"parts (> {limit:g} %): posed outside their range, or another part?",
-            ))  # fmt: skip
+        findings += coverage_findings(
+            judged_pct, self.plan.quality, view=name, detector=detector.name, on_fail=on_fail
+        )
+        findings += deviation_findings(deviating_pct, self.plan.quality, view=name, on_fail=on_fail)
         result = replace(
             base,
             detector=detector.name,
@@ -286,50 +279,6 @@ class Inspector:
         )  # fmt: skip
         return result, q.noise
 
-    def _judge(
-        self,
-        view: str,
-        prep: PreparedImage,
-        indications: tuple[Indication, ...],
-        measurements: tuple[Measurement, ...],
-        mm: float | None,
-    ) -> tuple[tuple[str, ...], list[Finding]]:
-        plan = self.plan
-        units = plan.units
-        scale = 1.0 if units == "px" else float(mm or 1.0)
-        zones_plan = plan.view_plan(view).zones or [Zone(name="whole", rules=plan.rules)]
-        rows, cols = prep.shape
-        names: list[str] = []
-        by_zone: dict[str, list[int]] = {}
-        rules_of: dict[str, Rules] = {}
-        for k, ind in enumerate(indications):
-            x, y = ind.centroid
-            zone = zone_of(zones_plan, x / cols, y / rows) or Zone(name="whole", rules=plan.rules)
-            names.append(zone.name)
-            by_zone.setdefault(zone.name, []).append(k)
-            rules_of[zone.name] = zone.rules
-        ids = [f"{view}#{k}" for k in range(len(indications))]
-        findings: list[Finding] = []
-        part_area = float(prep.mask.sum()) * scale * scale
-        for zname, members in by_zone.items():
-            rules = rules_of[zname]
-            items = []
-            for k in members:
-                m = measurements[k]
-                size = m.cluster_extent_px if m.kind == "shrinkage" else m.max_length_px
-                items.append((m.kind, float(size or m.max_length_px) * scale, ids[k], zname))
-            findings += judge_indication_sizes(items, rules, units, view)
-            pores = [k for k in members if measurements[k].kind in ("pore", "shrinkage")]
-            if pores:
-                centres = np.array([indications[k].centroid for k in pores]) * scale
-                sizes = [measurements[k].eq_diameter_px * scale for k in pores]
-                areas = [measurements[k].area_px * scale * scale for k in pores]
-                findings += judge_porosity(
-                    centres, sizes, areas, [ids[k] for k in pores], rules, units, view, zname,
-                    part_area,
-                )  # fmt: skip
-        return tuple(names), _dedupe(findings)
-
 
 def _background(prep: PreparedImage, indications: tuple[Indication, ...]) -> list[float] | None:
     """Local attenuation without the defect under each indication (calibrated images only)."""
@@ -340,17 +289,6 @@ def _background(prep: PreparedImage, indications: tuple[Indication, ...]) -> lis
         x, y, w, h = ind.bbox
         under = prep.attenuation[y : y + h, x : x + w][ind.mask]
         out.append(float(under.mean()) + ind.polarity * ind.depth if under.size else 0.0)
-    return out
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str, tuple[str, ...]]] = set()
-    out = []
-    for f in findings:
-        key = (f.rule, f.zone, f.indications)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
     return out
 
 

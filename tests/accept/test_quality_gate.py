@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from castsight.accept.judge import quality_findings, quality_record
+from castsight.accept.judge import (
+    coverage_findings,
+    deviation_findings,
+    quality_findings,
+    quality_record,
+)
 from castsight.accept.plan import QualityGate, load_plan
 from castsight.preprocess.noise import NoiseEstimate
 from castsight.preprocess.prepare import ImageQuality, prepare
@@ -99,3 +104,20 @@ def test_low_exposure_view_is_gated_when_below_the_plans_minimum() -> None:
     gate = QualityGate(min_snr=math.sqrt(q_normal.snr * q_low.snr))  # between the two
     assert quality_findings(q_normal, gate, "V01", "REVIEW") == []
     assert [f.rule for f in quality_findings(q_low, gate, "V01", "REVIEW")] == ["quality.min_snr"]
+
+
+def test_coverage_gate_at_and_under_min_judged_pct() -> None:
+    gate = QualityGate(min_judged_pct=90.0)
+    kw = {"view": "V01", "detector": "reference", "on_fail": "REVIEW"}
+    assert coverage_findings(90.0, gate, **kw) == []  # type: ignore[arg-type]
+    (f,) = coverage_findings(89.99, gate, **kw)  # type: ignore[arg-type]
+    assert (f.rule, f.sentence, f.view) == ("quality.min_judged_pct", "REVIEW", "V01")
+    assert "reference detector judged 90.0 %" in f.message  # rounded for the message only
+
+
+def test_deviation_gate_at_and_over_max_deviating_pct() -> None:
+    gate = QualityGate(max_deviating_pct=1.0)
+    assert deviation_findings(1.0, gate, view="V01", on_fail="NG") == []
+    assert deviation_findings(None, gate, view="V01", on_fail="NG") == []
+    (f,) = deviation_findings(1.001, gate, view="V01", on_fail="NG")
+    assert (f.rule, f.sentence) == ("quality.max_deviating_pct", "NG")

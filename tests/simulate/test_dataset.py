@@ -11,6 +11,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from castsight.accept import load_plan
+from castsight.accept.rules import Flaw
 from castsight.io import discover_parts, read_radiograph
 from castsight.simulate.dataset import SimulationConfig, make_part, write_dataset
 from castsight.simulate.defects import Defect
@@ -62,8 +63,9 @@ def test_sentences_follow_the_plan(dataset: Path) -> None:
     record = json.loads((dataset / "parts.json").read_text())
     rules = load_plan("giga-underbody").rules
     for part in record["parts"]:
-        truth = [(d["kind"], d["size_mm"], tuple(d["center_mm"])) for d in part["defects"]]
-        assert judge(truth, rules)[0] == part["sentence"]
+        truth = [Flaw(d["kind"], d["size_mm"], tuple(d["center_mm"]), f"defect {d['defect_id']}",
+                      area=d["area_mm2"]) for d in part["defects"]]  # fmt: skip
+        assert judge(truth, rules) == (part["sentence"], part["reasons"])
     assert all(p["sentence"] == "NG" for p in record["parts"])  # defect_rate 1.0
 
 

@@ -1,28 +1,22 @@
-"""Sentence a part: the quality gate per view, the plan's rules per zone, and the fail-safe.
+"""Findings and the sentence: the quality gates per view, and the fail-safe.
 
 A finding cites the rule, the zone, the view and the indications. The part
 is NG when any finding is NG, REVIEW when any is REVIEW (e.g. a view that
 could not be inspected, when the plan says so), and OK only when every
-expected view was inspected and nothing broke a rule.
+expected view was inspected and nothing broke a rule. The plan's rules on
+indications are :mod:`castsight.accept.rules`.
 
->>> from castsight.accept.plan import load_plan
->>> plan = load_plan("giga-underbody")
->>> f = judge_indication_sizes([("pore", 2.6, "V01#0", "whole")], plan.rules, "mm", "V01")
->>> f[0].rule, f[0].sentence
-('max_pore', 'NG')
+>>> f = [Finding("max_pore", "whole", "V01", "NG", "pore 2.60 mm > max_pore 2 mm")]
 >>> sentence_of(f), sentence_of([])
 ('NG', 'OK')
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
-from castsight.accept.plan import QualityGate, Rules, Zone
+from castsight.accept.plan import QualityGate
 from castsight.preprocess.prepare import ImageQuality
 
 MAX_OVER_RANGE_PCT = 0.5
@@ -135,112 +129,45 @@ def quality_record(quality: ImageQuality, gate: QualityGate) -> dict[str, float 
     }
 
 
-def zone_of(zones: Sequence[Zone], x_frac: float, y_frac: float) -> Zone | None:
-    """The first zone whose polygon holds the point (fractions of width/height), if any."""
-    for zone in zones:
-        if zone.polygon is None:
-            return zone
-        if _inside(zone.polygon, x_frac, y_frac):
-            return zone
-    return None
-
-
-def _inside(poly: Sequence[tuple[float, float]], x: float, y: float) -> bool:
-    inside = False
-    n = len(poly)
-    for i in range(n):
-        (x1, y1), (x2, y2) = poly[i], poly[(i + 1) % n]
-        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
-            inside = not inside
-    return inside
-
-
-Judged = tuple[str, float, str, str]
-"""(kind, size in plan units, indication id, zone name) of one indication."""
-
-
-def judge_indication_sizes(
-    items: Sequence[Judged], rules: Rules, units: str, view: str
+def coverage_findings(
+    judged_pct: float, gate: QualityGate, *, view: str, detector: str, on_fail: str
 ) -> list[Finding]:
-    """Size limits per kind: cracks, pores, shrinkage, inclusions."""
-    limits = {
-        "pore": ("max_pore", rules.max_pore),
-        "shrinkage": ("max_shrinkage", rules.max_shrinkage),
-        "inclusion": ("max_inclusion", rules.max_inclusion),
-    }
-    out: list[Finding] = []
-    for kind, size, ident, zone in items:
-        if size < rules.min_reportable:
-            continue
-        if kind == "crack" and not rules.cracks_allowed:
-            msg = f"crack {size:.2f} {units}: cracks are not allowed"
-            out.append(Finding("cracks_allowed", zone, view, "NG", msg, (ident,)))
-        elif kind in limits:
-            name, limit = limits[kind]
-            if limit is not None and size > limit:
-                msg = f"{kind} {size:.2f} {units} > {name} {limit:g} {units}"
-                out.append(Finding(name, zone, view, "NG", msg, (ident,)))
-        elif kind == "unknown":
-            msg = f"unclassified indication {size:.2f} {units}"
-            out.append(Finding("unknown", zone, view, "REVIEW", msg, (ident,)))
-    return out
+    """A finding when the detector judged less of the part than ``gate.min_judged_pct``.
+
+    What was not judged was not inspected: the view goes to ``on_fail``.
+
+    >>> from castsight.accept.plan import QualityGate
+    >>> gate = QualityGate(min_judged_pct=90.0)
+    >>> coverage_findings(90.0, gate, view="V01", detector="reference", on_fail="REVIEW")
+    []
+    >>> f = coverage_findings(89.99, gate, view="V01", detector="reference", on_fail="REVIEW")
+    >>> f[0].rule, f[0].sentence
+    ('quality.min_judged_pct', 'REVIEW')
+    """
+    if judged_pct >= gate.min_judged_pct:
+        return []
+    msg = (f"view {view}: the {detector} detector judged {judged_pct:.1f} % of the part < "
+           f"{gate.min_judged_pct:g} % (the rest was not inspected)")  # fmt: skip
+    return [Finding("quality.min_judged_pct", "view", view, on_fail, msg)]
 
 
-def judge_porosity(
-    centres: np.ndarray,
-    sizes: Sequence[float],
-    areas: Sequence[float],
-    ids: Sequence[str],
-    rules: Rules,
-    units: str,
-    view: str,
-    zone: str,
-    part_area: float,
+def deviation_findings(
+    deviating_pct: float | None, gate: QualityGate, *, view: str, on_fail: str
 ) -> list[Finding]:
-    """Count per reference area, minimum spacing, porosity area % and severity level.
+    """A finding when more of the part than ``gate.max_deviating_pct`` deviates from the
+    taught good parts (``None``: a detector without reference, never a finding).
 
-    ``centres`` (n x 2), ``sizes`` and ``areas`` are of the pores of one zone
-    in plan units; ``part_area`` is the zone's inspected area (units^2).
+    >>> from castsight.accept.plan import QualityGate
+    >>> gate = QualityGate(max_deviating_pct=1.0)
+    >>> deviation_findings(1.0, gate, view="V01", on_fail="REVIEW"), deviation_findings(
+    ...     None, gate, view="V01", on_fail="REVIEW")
+    ([], [])
+    >>> deviation_findings(1.001, gate, view="V01", on_fail="REVIEW")[0].rule
+    'quality.max_deviating_pct'
     """
-    out: list[Finding] = []
-    keep = [i for i, s in enumerate(sizes) if s >= rules.min_reportable]
-    if not keep:
-        return out
-    pts = centres[keep]
-    if rules.max_pores_per_area is not None and len(pts) > rules.max_pores_per_area:
-        radius = math.sqrt(rules.reference_area / math.pi)
-        d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
-        counts = (d <= radius).sum(1)
-        worst = int(np.argmax(counts))
-        if counts[worst] > rules.max_pores_per_area:
-            near = tuple(ids[keep[j]] for j in np.nonzero(d[worst] <= radius)[0])
-            msg = (f"{int(counts[worst])} pores within {rules.reference_area:g} {units}^2 > "
-                   f"max_pores_per_area {rules.max_pores_per_area}")  # fmt: skip
-            out.append(Finding("max_pores_per_area", zone, view, "NG", msg, near))
-    if rules.min_pore_spacing is not None and len(pts) > 1:
-        d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)) + np.eye(len(pts)) * 1e12
-        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-        if d[i, j] < rules.min_pore_spacing:
-            msg = f"pores {d[i, j]:.2f} {units} apart < min_pore_spacing {rules.min_pore_spacing:g}"
-            out.append(Finding("min_pore_spacing", zone, view, "NG", msg,
-                               (ids[keep[int(i)]], ids[keep[int(j)]])))  # fmt: skip
-    pct = 100.0 * sum(areas[k] for k in keep) / part_area if part_area > 0 else 0.0
-    if rules.max_porosity_area_pct is not None and pct > rules.max_porosity_area_pct:
-        msg = (
-            f"porosity {pct:.2f} % of area > max_porosity_area_pct {rules.max_porosity_area_pct:g}"
-        )
-        out.append(Finding("max_porosity_area_pct", zone, view, "NG", msg))
-    level = severity_level(pct, rules.severity_thresholds_pct)
-    if rules.max_severity is not None and level > rules.max_severity:
-        msg = f"porosity severity level {level} > max_severity {rules.max_severity}"
-        out.append(Finding("max_severity", zone, view, "NG", msg))
-    return out
-
-
-def severity_level(porosity_pct: float, thresholds: Sequence[float]) -> int:
-    """ASTM E505-style level 0..4: the highest level whose threshold is reached.
-
-    >>> severity_level(1.5, (0.5, 1.0, 2.0, 4.0))
-    2
-    """
-    return sum(1 for t in thresholds if porosity_pct >= t)
+    limit = gate.max_deviating_pct
+    if deviating_pct is None or deviating_pct <= limit:
+        return []
+    msg = (f"view {view}: {deviating_pct:.2f} % of the part deviates from the taught good "
+           f"parts (> {limit:g} %): posed outside their range, or another part?")  # fmt: skip
+    return [Finding("quality.max_deviating_pct", "view", view, on_fail, msg)]

@@ -39,7 +39,6 @@ from castsight.simulate.dataset import SimulatedPart, SimulationConfig, make_par
 from castsight.simulate.defects import Defect
 from castsight.simulate.phantoms import Phantom, sample_inside, wall_thickness_at
 from castsight.simulate.solids import ellipsoid
-from castsight.simulate.truth import judge
 
 POD_SIZES_MM: tuple[float, ...] = tuple(round(float(v), 3) for v in np.geomspace(0.3, 4.0, 11))
 """Pore diameters (mm): 0.3 to 4 mm, log-spaced (the plan's pore limit is 2 mm)."""
@@ -137,10 +136,7 @@ class PodPartMaker:
             pore = ellipsoid(centre, (size / 2.0,) * 3)
             defects.append(Defect(j, "pore", "void", where, size, (pore,)))
             self.walls[(base.serial, j)] = round(wall, 3)
-        sentence, reasons = judge([(d.kind, d.size_mm, d.center_mm) for d in defects], rules)
-        return dataclasses.replace(
-            base, defects=tuple(defects), sentence=sentence, reasons=tuple(reasons)
-        )
+        return dataclasses.replace(base, defects=tuple(defects))
 
 
 def add_wall_thickness(folder: Path, walls: dict[tuple[str, int], float]) -> int:

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from castsight.accept.plan import Rules, load_plan
+from castsight.accept.plan import InspectionPlan, Rules, Zone, load_plan
+from castsight.accept.rules import WHOLE, zone_at, zones_of
 from castsight.io import write_radiograph
 from castsight.io.files import atomic_write_bytes
 from castsight.radiograph import Acquisition, Radiograph
@@ -40,7 +41,7 @@ from castsight.simulate.phantoms import Phantom, make_phantom
 from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import DefectView, Exposure, render_view, sdd_map
 from castsight.simulate.solids import pack
-from castsight.simulate.truth import judge
+from castsight.simulate.truth import judge, projected_area_mm2, true_flaws
 
 CATEGORIES = [{"id": i + 1, "name": k, "supercategory": "defect"} for i, k in enumerate(KINDS)]
 CATEGORY_ID = {k: i + 1 for i, k in enumerate(KINDS)}
@@ -105,13 +106,12 @@ class SimulatedView:
 
 @dataclass(frozen=True)
 class SimulatedPart:
-    """A part: serial, phantom, defects, its true sentence, and (when rendered) views."""
+    """A part: serial, phantom, defects and (when rendered) views; its true sentence is
+    judged from them when it is written (:func:`write_dataset`, parts.json)."""
 
     serial: str
     phantom: Phantom
     defects: tuple[Defect, ...]
-    sentence: str
-    reasons: tuple[str, ...]
     views: tuple[SimulatedView, ...] = ()
 
 
@@ -150,7 +150,7 @@ def plan_defects(
 
 
 def make_part(config: SimulationConfig, index: int, rules: Rules) -> SimulatedPart:
-    """Phantom, defects and true sentence of part ``index`` (no rendering)."""
+    """Phantom and defects of part ``index`` (no rendering)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index]))
     if config.series is None:
         phantom = make_phantom(config.part_type, rng)
@@ -158,8 +158,7 @@ def make_part(config: SimulationConfig, index: int, rules: Rules) -> SimulatedPa
         phantom = _series_phantom(config.part_type, config.series)
     defective = bool(rng.random() < config.defect_rate)
     defects = plan_defects(phantom, rules, rng, defective)
-    sentence, reasons = judge([(d.kind, d.size_mm, d.center_mm) for d in defects], rules)
-    return SimulatedPart(f"P{index + 1:04d}", phantom, defects, sentence, tuple(reasons))
+    return SimulatedPart(f"P{index + 1:04d}", phantom, defects)
 
 
 _SERIES_KEY = 0x5E41E5  # keeps series phantoms apart from every (seed, part) stream
@@ -230,12 +229,13 @@ def write_dataset(
     """Simulate ``config.n_parts`` parts into ``out``; returns a summary dict.
 
     ``progress`` is called with 1 after each view (for a progress bar). ``make``
-    replaces :func:`make_part` (phantom, defects and true sentence of part k), e.g.
-    to place chosen defects for a POD set; rendering and truth stay the same.
+    replaces :func:`make_part` (phantom and defects of part k), e.g. to place chosen
+    defects for a POD set; rendering and truth stay the same.
     """
     make = make or make_part
     out = Path(out)
-    rules = load_plan(config.part_type).rules
+    plan = load_plan(config.part_type)
+    rules = plan.rules
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     parts_record: list[dict[str, Any]] = []
@@ -255,7 +255,7 @@ def write_dataset(
                 )
             if progress is not None:
                 progress(1)
-        parts_record.append(_part_record(part, rules))
+        parts_record.append(_part_record(part, plan))
     _write_calibration(config, out)
     coco: dict[str, Any] = {
         "info": {"description": "castsight simulated radiographs", "seed": config.seed,
@@ -265,7 +265,6 @@ def write_dataset(
         "annotations": annotations,
     }  # fmt: skip
     _write_json(out / "truth.json", coco)
-    plan = load_plan(config.part_type)
     _write_json(out / "parts.json", {"plan": config.part_type, "plan_sha256": plan.sha256,
                                      "parts": parts_record})  # fmt: skip
     n_ng = sum(1 for p in parts_record if p["sentence"] == "NG")
@@ -304,27 +303,52 @@ def _annotation(
     }
 
 
-def _part_record(part: SimulatedPart, rules: Rules) -> dict[str, Any]:
-    seen = {t.defect_id for v in part.views for t in v.defects}
-    imaged = [(d.kind, d.size_mm, d.center_mm) for d in part.defects if d.defect_id in seen]
-    sentence_imaged, reasons_imaged = judge(imaged, rules)
+def _part_record(part: SimulatedPart, plan: InspectionPlan) -> dict[str, Any]:
+    """parts.json's entry: the true sentence of every defect and of the imaged ones."""
+    zones = defect_zones(part, plan)
+    zone_rules = {z.name: z.rules for zs in zones.values() for z in zs}
+    names = {i: [z.name for z in zs] for i, zs in zones.items()}
+    flaws = true_flaws(part.defects, names)
+    sentence, reasons = judge(flaws, plan.rules, zone_rules=zone_rules)
+    seen = {f"defect {t.defect_id}" for v in part.views for t in v.defects}
+    imaged = [f for f in flaws if f.ident in seen]
+    sentence_imaged, reasons_imaged = judge(imaged, plan.rules, zone_rules=zone_rules)
     return {
         "serial": part.serial,
         "part_type": part.phantom.name,
-        "sentence": part.sentence,
-        "reasons": list(part.reasons),
+        "sentence": sentence,
+        "reasons": reasons,
         "sentence_imaged": sentence_imaged,
         "reasons_imaged": reasons_imaged,
         "views": [v.name for v in part.views],
         "defects": [
             {"defect_id": d.defect_id, "kind": d.kind, "material": d.material,
              "size_mm": round(d.size_mm, 4), "center_mm": [round(c, 3) for c in d.center_mm],
+             "area_mm2": round(projected_area_mm2(d), 4), "zones": names.get(d.defect_id, [WHOLE]),
              "views": [v.name for v in part.views if any(t.defect_id == d.defect_id
                                                           for t in v.defects)]}
             for d in part.defects
         ],
         "dimensions_mm": {k: round(v, 3) for k, v in part.phantom.dimensions_mm},
     }  # fmt: skip
+
+
+def defect_zones(part: SimulatedPart, plan: InspectionPlan) -> dict[int, list[Zone]]:
+    """The plan zones each imaged defect lies in: in each view that images it, the zone
+    holding its projection's box centre (:func:`~castsight.accept.rules.zone_at`).
+
+    A defect no view images is in no zone here (the whole-part rules judge it).
+    """
+    out: dict[int, list[Zone]] = {}
+    for view in part.views:
+        rows, cols = view.radiograph.shape
+        zones = zones_of(plan, view.name)
+        for t in view.defects:
+            x, y, w, h = t.bbox
+            zone = zone_at(zones, plan.rules, (x + w / 2) / cols, (y + h / 2) / rows)
+            if zone not in out.setdefault(t.defect_id, []):
+                out[t.defect_id].append(zone)
+    return out
 
 
 def _write_calibration(config: SimulationConfig, out: Path) -> None:
