@@ -1,0 +1,46 @@
+"""castsight's errors -> HTTP, once for the whole edge."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from castsight.errors import CastsightError, InputError
+from castsight.station.exceptions import (
+    PartNotFoundError,
+    UnknownCellError,
+    UnsupportedViewError,
+    ViewTooLargeError,
+)
+
+STATUS: tuple[tuple[type[CastsightError], int], ...] = (
+    (ViewTooLargeError, 413),
+    (UnsupportedViewError, 415),
+    (UnknownCellError, 422),
+    (PartNotFoundError, 404),
+    (InputError, 422),
+    (CastsightError, 400),
+)
+"""The first class that matches gives the status."""
+
+
+def status_of(err: CastsightError) -> int:
+    """The HTTP status of ``err``.
+
+    >>> status_of(ViewTooLargeError("V01.tif", "too large")), status_of(InputError(None, "x"))
+    (413, 422)
+    """
+    return next(code for kind, code in STATUS if isinstance(err, kind))
+
+
+async def _handle(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, CastsightError)
+    return JSONResponse({"detail": str(err)}, status_code=status_of(err))
+
+
+def install(app: FastAPI) -> None:
+    """Answer every :class:`CastsightError` with its status and one line."""
+    app.add_exception_handler(CastsightError, _handle)
+
+
+__all__ = ["STATUS", "install", "status_of"]

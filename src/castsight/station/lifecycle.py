@@ -1,0 +1,133 @@
+"""Start and stop: the schema upgraded to head (an unknown revision refused), each cell's
+Inspector built once here to check its plan and model (and record their hashes), the
+retention sweep, the worker pool, the publishers; then unfinished parts are inspected
+again. On stop, parts in flight stay ``received`` for the next start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from castsight.station.pool import InspectionPool
+from castsight.station.service import StationService
+from castsight.station.settings import StationSettings
+from castsight.station.signals import Publisher
+from castsight.station.store import migrate, repo
+from castsight.station.store.archive import ImageArchive
+from castsight.station.store.engine import make_engine, session_factory
+from castsight.station.worker import build_cell_inspector
+
+log = logging.getLogger("castsight.station")
+
+
+@dataclass
+class Station:
+    """What the running station holds (on ``app.state.station``)."""
+
+    settings: StationSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    archive: ImageArchive
+    service: StationService
+    revision: str
+
+    def close(self) -> None:
+        """Stop the workers and publishers, release the database."""
+        self.service.pool.close()
+        for publisher in self.service.publishers:
+            publisher.close()
+        self.engine.dispose()
+
+
+def start_station(settings: StationSettings, publishers: Sequence[Publisher] = ()) -> Station:
+    """Everything the station needs, checked; see the module docstring.
+
+    Raises
+    ------
+    CastsightError
+        A plan or model that cannot be loaded, a database of a newer castsight.
+    """
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.storage.database())
+    revision = migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    archive = ImageArchive(settings.storage.archive())
+    provenance: dict[str, tuple[str, str | None]] = {}
+    with sessions() as session:
+        for cell in settings.cells:
+            inspector = build_cell_inspector(cell)
+            plan = repo.register_plan(
+                session,
+                sha256=inspector.plan.sha256,
+                name=cell.plan,
+                part_type=inspector.plan.part_type,
+            )
+            model = inspector.model_info
+            if model:
+                repo.register_model(
+                    session,
+                    sha256=model["sha256"],
+                    path=model["path"],
+                    part_type=model.get("part_type") or None,
+                )
+            provenance[cell.name] = (plan.sha256, model["sha256"] if model else None)
+        swept = _sweep(session, archive, settings.storage.retention_days)
+        repo.audit(
+            session,
+            action="station_started",
+            detail={
+                "cells": [c.name for c in settings.cells],
+                "revision": revision,
+                "swept_images": swept,
+            },
+        )
+        session.commit()
+    all_publishers = list(publishers)
+    if settings.signals.mqtt.enabled:
+        from castsight.station.signals.mqtt import MqttPublisher
+
+        all_publishers.append(MqttPublisher(settings.signals.mqtt))
+    pool = InspectionPool(settings.cells, settings.workers)
+    service = StationService(
+        settings,
+        sessions=sessions,
+        archive=archive,
+        pool=pool,
+        publishers=all_publishers,
+        provenance=provenance,
+    )
+    return Station(settings, engine, sessions, archive, service, revision)
+
+
+def _sweep(session: Session, archive: ImageArchive, days: int | None) -> int:
+    """Remove archived images only parts older than ``days`` name."""
+    if days is None:
+        return 0
+    cutoff = repo.now() - dt.timedelta(days=days)
+    return archive.remove(repo.digests_received_before(session, cutoff))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """FastAPI lifespan: start the station, inspect unfinished parts, stop it."""
+    station = await run_in_threadpool(start_station, app.state.settings, app.state.publishers)
+    app.state.station = station
+    try:
+        resumed = await station.service.resume()
+        if resumed:
+            log.warning("%d acknowledged parts had no sentence: inspecting them again", resumed)
+        yield
+    finally:
+        await station.service.close()
+        station.close()
+
+
+__all__ = ["Station", "lifespan", "start_station"]

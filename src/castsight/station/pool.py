@@ -1,0 +1,75 @@
+"""Worker processes inspecting parts, so the service's event loop never waits on one.
+
+Each process builds every cell's Inspector once (:func:`~castsight.station.worker.
+start_worker`); processes come from a fork server that has already imported castsight,
+so a new or replaced worker starts in a moment. A pool whose worker died is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from castsight.station.settings import CellSettings
+from castsight.station.worker import InspectJob, inspect_part, start_worker
+
+log = logging.getLogger("castsight.station.pool")
+
+
+class InspectionPool:
+    """``workers`` processes inspecting the parts of ``cells``.
+
+    Parameters
+    ----------
+    cells : list of CellSettings
+        Each worker builds each cell's Inspector.
+    workers : int
+        Processes.
+    """
+
+    def __init__(self, cells: list[CellSettings], workers: int) -> None:
+        self._cells = [c.model_dump(mode="json") for c in cells]
+        self._workers = workers
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["castsight.station.worker"])
+        return ProcessPoolExecutor(
+            self._workers, mp_context=context, initializer=start_worker, initargs=(self._cells,)
+        )
+
+    async def inspect(self, job: InspectJob, *, timeout_s: float) -> dict[str, Any]:
+        """The record of ``job``'s part.
+
+        Raises
+        ------
+        TimeoutError
+            No record within ``timeout_s`` (the worker finishes the part; its record is
+            dropped).
+        BrokenProcessPool
+            The worker died (the pool is replaced for the next part).
+        """
+        loop = asyncio.get_running_loop()
+        executor = self._executor
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(executor, inspect_part, job), timeout_s
+            )
+        except BrokenProcessPool:
+            if self._executor is executor:
+                log.error("a worker process died: replacing the pool")
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._start()
+            raise
+
+    def close(self) -> None:
+        """Stop the workers (parts in flight stay unsentenced: inspected at next start)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = ["InspectionPool"]
