@@ -23,9 +23,9 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "1aab020bec39ac66cfb8b6eb6bc266be71a1b02ae766f2a78f0f243ed3adcc45",
+    "bench/local": "d89131b998361f4ea03842756fbddc0a9adfc5a50c6a3dc4a746738d3a0b09b9",
     "bench/reference": "9ea25703cec3a278f4e8adfe77da05825c5e6daf4320c5251162b16ecc7ac2ed",
-    "inspect/local": "1aab020bec39ac66cfb8b6eb6bc266be71a1b02ae766f2a78f0f243ed3adcc45",
+    "inspect/local": "d89131b998361f4ea03842756fbddc0a9adfc5a50c6a3dc4a746738d3a0b09b9",
     "inspect/model": "9ea25703cec3a278f4e8adfe77da05825c5e6daf4320c5251162b16ecc7ac2ed",
     "demo/reference": "489073ea4f6aa6f88743157690a5ec131a32e33a4f51c658dcd7953bc30894cd",
 }
