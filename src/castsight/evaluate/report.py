@@ -29,7 +29,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from castsight.errors import CastsightError
-from castsight.evaluate._template import REPORT_HTML
 from castsight.evaluate.detection import (
     DetectionMetrics,
     Matching,
@@ -47,6 +46,7 @@ from castsight.evaluate.pod import (
     pod_curve,
 )
 from castsight.evaluate.rates import FOUND_COLUMNS, PartRates, part_rates
+from castsight.report.jinja import environment
 
 Json = dict[str, Any]
 
@@ -282,18 +282,13 @@ def _plot_pod(result: PODResult, label: str, path: Path) -> None:
     fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
-
-
 def write_report(
     ev: Evaluation, out: str | Path, *, limit: int = 20, thumbnails: bool = True
 ) -> Path:
-    """Write ``metrics.json``, ``report.html`` and its PNGs into ``out``; return the HTML path."""
-    import jinja2
+    """Write ``metrics.json``, ``report.html`` and its PNGs into ``out``; return the HTML path.
 
+    The page is ``evaluation.html.j2`` of the one HTML stack (:mod:`castsight.report.jinja`).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     misses, false_calls = worst_misses(ev, limit), worst_false_calls(ev, limit)
@@ -312,20 +307,20 @@ def write_report(
     metrics = {**ev.to_dict(), "worst_misses": misses, "worst_false_calls": false_calls}
     text = json.dumps(json_finite(metrics), indent=2, allow_nan=False)
     (out / "metrics.json").write_text(text + "\n", encoding="utf-8")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["num"] = _num
-    env.filters["ci"] = lambda v: "-" if v is None else f"[{v[0]:.3f}, {v[1]:.3f}]"
-    env.filters["box"] = lambda b: "[" + ", ".join(f"{v:g}" for v in b) + "]"
-    html = env.from_string(REPORT_HTML).render(
-        s={k: ev.sources.get(k) for k in ("truth", "predictions", "parts", "records")},
-        d=ev.detection,
-        p=ev.parts,
-        pod=ev.pod,
-        plots=plots,
-        notes=ev.notes,
-        misses=misses,
-        false_calls=false_calls,
-        columns=FOUND_COLUMNS,
+    html = (
+        environment()
+        .get_template("evaluation.html.j2")
+        .render(
+            s={k: ev.sources.get(k) for k in ("truth", "predictions", "parts", "records")},
+            d=ev.detection,
+            p=ev.parts,
+            pod=ev.pod,
+            plots=plots,
+            notes=ev.notes,
+            misses=misses,
+            false_calls=false_calls,
+            columns=FOUND_COLUMNS,
+        )
     )
     path = out / "report.html"
     path.write_text(html, encoding="utf-8")

@@ -8,7 +8,6 @@ zoomable window/level viewer per view with the indications overlaid.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -17,13 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 import castsight
 from castsight.errors import CastsightError
 from castsight.io import read_radiograph
 from castsight.io.files import atomic_write_bytes, short_reason
 from castsight.report import images
+from castsight.report.jinja import environment
 
 ASSETS_DIR = "report_files"
 """Folder, beside ``report.html``, that holds the PNG assets."""
@@ -103,22 +101,11 @@ def write_html_report(
         _part(i, record, assets, max_side if record.get("sentence") in images_for else 0, max_crops)
         for i, record in enumerate(records, 1)
     ]
-    template = _environment().get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     html = template.render(title=title, header=_header(records), parts=parts, colours=KIND_COLOURS)
     page = out / "report.html"
     atomic_write_bytes(page, html.encode("utf-8"))
     return page
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("castsight.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _header(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
