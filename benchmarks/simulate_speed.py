@@ -16,7 +16,7 @@ import numpy as np
 
 from castsight.accept import load_plan
 from castsight.simulate.dataset import SimulationConfig, _model, make_part
-from castsight.simulate.detector import expose
+from castsight.simulate.panel import expose
 from castsight.simulate.render import render_view
 from castsight.simulate.solids import pack, path_length_image
 
@@ -31,7 +31,7 @@ def main() -> None:
     config = SimulationConfig(part_type=args.type, n_views=args.views, size=args.size,
                               defect_rate=1.0, seed=7)  # fmt: skip
     rules = load_plan(args.type).rules
-    geometry, detector, exposure = config.geometry(), config.detector(), config.exposure
+    geometry, detector, exposure = config.geometry(), config.panel(), config.exposure
     model = _model(exposure)
     # warm-up: numba JIT (cached on disk after the first run), tables, thread pool
     part = make_part(config, 0, rules)

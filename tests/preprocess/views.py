@@ -18,7 +18,7 @@ from castsight.accept.plan import load_plan
 from castsight.preprocess.prepare import Calibration
 from castsight.radiograph import Acquisition, Radiograph
 from castsight.simulate.dataset import SimulationConfig, _model, make_part, render_part
-from castsight.simulate.detector import dark_frame, flat_frame
+from castsight.simulate.panel import dark_frame, flat_frame
 from castsight.simulate.render import Exposure, sdd_map
 
 NORMAL_MAS = 0.25
@@ -49,7 +49,7 @@ def view(mas: float = NORMAL_MAS, size: int = 160, part_type: str = "wheel", see
         exposure=Exposure(mas=mas), small_pores_per_part=0.0,
     )  # fmt: skip
     part = render_part(cfg, make_part(cfg, 0, load_plan(part_type).rules), 0)
-    geometry, detector = cfg.geometry(), cfg.detector()
+    geometry, detector = cfg.geometry(), cfg.panel()
     rng = np.random.default_rng(seed + 1000)
     open_beam = _model(cfg.exposure).quanta(
         np.zeros((geometry.rows, geometry.cols)),

@@ -15,8 +15,8 @@ from castsight.accept.rules import Flaw
 from castsight.io import discover_parts, read_radiograph
 from castsight.simulate.dataset import SimulationConfig, make_part, write_dataset
 from castsight.simulate.defects import Defect
-from castsight.simulate.detector import DetectorModel
 from castsight.simulate.geometry import Geometry, Pose
+from castsight.simulate.panel import PanelModel
 from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import Exposure, render_view
 from castsight.simulate.solids import box, ellipsoid, pack
@@ -90,7 +90,7 @@ def test_series_parts_share_one_nominal_part_across_datasets() -> None:
 
 # --- physics of the ideal observer on a plate with one pore -----------------------------
 
-DET = DetectorModel(pixel_pitch_mm=0.2, rows=96, cols=96, gain_nonuniformity_pct=0.0,
+DET = PanelModel(pixel_pitch_mm=0.2, rows=96, cols=96, gain_nonuniformity_pct=0.0,
                     offset_nonuniformity_adu=0.0, bad_pixel_fraction=0.0)  # fmt: skip
 MODEL = TransmissionModel(tube_spectrum(150.0))
 

@@ -35,8 +35,8 @@ from castsight.io import write_radiograph
 from castsight.io.files import atomic_write_bytes
 from castsight.radiograph import Acquisition, Radiograph
 from castsight.simulate.defects import KINDS, Defect, place_defect
-from castsight.simulate.detector import DetectorModel, dark_frame, flat_frame
 from castsight.simulate.geometry import DEFAULT_GEOMETRY, Geometry, projection_matrix
+from castsight.simulate.panel import PanelModel, dark_frame, flat_frame
 from castsight.simulate.phantoms import Phantom, make_phantom
 from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import DefectView, Exposure, render_view, sdd_map
@@ -81,10 +81,10 @@ class SimulationConfig:
         pitch = base.pixel_pitch_mm * base.cols / self.size
         return dataclasses.replace(base, pixel_pitch_mm=pitch, rows=self.size, cols=self.size)
 
-    def detector(self) -> DetectorModel:
+    def panel(self) -> PanelModel:
         """The simulated flat panel for this geometry."""
         g = self.geometry()
-        return DetectorModel(
+        return PanelModel(
             pixel_pitch_mm=g.pixel_pitch_mm,
             rows=g.rows,
             cols=g.cols,
@@ -174,7 +174,7 @@ def render_part(config: SimulationConfig, part: SimulatedPart, index: int) -> Si
     """Render every view of ``part`` (deterministic for the config's seed and index)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, index, 1]))
     geometry = config.geometry()
-    detector = config.detector()
+    detector = config.panel()
     exposure = config.exposure
     model = _model(exposure)
     packed = pack(part.phantom.solids)
@@ -353,7 +353,7 @@ def defect_zones(part: SimulatedPart, plan: InspectionPlan) -> dict[int, list[Zo
 
 def _write_calibration(config: SimulationConfig, out: Path) -> None:
     geometry = config.geometry()
-    detector = config.detector()
+    detector = config.panel()
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 10**6]))
     model = _model(config.exposure)
     open_beam = model.quanta(

@@ -420,7 +420,7 @@ class TransmissionModel:
     ) -> F64:
         """Variance-per-mean of the hardened beam relative to the open beam (>= ~1).
 
-        Pass it to :func:`castsight.simulate.detector.expose` for exact noise behind thick
+        Pass it to :func:`castsight.simulate.panel.expose` for exact noise behind thick
         material; 1.0 in the open beam.
         """
         return self._query(1, t_alloy_mm, t_other_mm, other, 1.0)

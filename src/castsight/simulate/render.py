@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
 from castsight.simulate.defects import Defect
-from castsight.simulate.detector import DetectorModel, expose
 from castsight.simulate.geometry import Geometry, Pose, project
+from castsight.simulate.panel import PanelModel, expose
 from castsight.simulate.physics import TransmissionModel
 from castsight.simulate.solids import PackedSolids, path_length_image
 
@@ -109,7 +109,7 @@ def render_view(
     geometry: Geometry,
     pose: Pose,
     model: TransmissionModel,
-    detector: DetectorModel,
+    detector: PanelModel,
     exposure: Exposure,
     rng: np.random.Generator,
 ) -> tuple[NDArray[np.uint16], list[DefectView]]:
@@ -195,7 +195,7 @@ def _truth(
     quanta: F64,
     weight_full: F64,
     model: TransmissionModel,
-    detector: DetectorModel,
+    detector: PanelModel,
     exposure: Exposure,
     geometry: Geometry,
     sdd: F64,

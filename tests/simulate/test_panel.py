@@ -1,4 +1,4 @@
-"""Tests for castsight.simulate.detector: noise statistics, fixed pattern, dark/flat."""
+"""Tests for castsight.simulate.panel: noise statistics, fixed pattern, dark/flat."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from castsight.simulate.detector import (
-    DetectorModel,
+from castsight.simulate.panel import (
+    PanelModel,
     bad_pixel_mask,
     dark_frame,
     expose,
@@ -31,7 +31,7 @@ IDEAL = {
 
 
 def test_poisson_variance_equals_mean_counts() -> None:
-    det = DetectorModel(rows=128, cols=128, **IDEAL)
+    det = PanelModel(rows=128, cols=128, **IDEAL)
     lam = 1000.0
     img = expose(np.full(det.shape, lam), det, 1.0, np.random.default_rng(1)).astype(float)
     counts = img - det.offset_adu
@@ -44,7 +44,7 @@ def test_poisson_variance_equals_mean_counts() -> None:
 
 def test_blurred_noise_variance_matches_prediction() -> None:
     params = {**IDEAL, "blur_sigma_px": 1.0, "electronic_noise_adu": 3.0}
-    det = DetectorModel(rows=256, cols=256, **params)
+    det = PanelModel(rows=256, cols=256, **params)
     q = np.full(det.shape, 500.0)
     img = expose(q, det, 1.0, np.random.default_rng(2)).astype(float)
     predicted = noise_variance(q, det, 1.0)
@@ -57,7 +57,7 @@ def test_blurred_noise_variance_matches_prediction() -> None:
 
 
 def test_dark_flat_correction_recovers_transmission() -> None:
-    det = DetectorModel(
+    det = PanelModel(
         rows=64,
         cols=64,
         gain_nonuniformity_pct=10.0,
@@ -86,20 +86,20 @@ def test_dark_flat_correction_recovers_transmission() -> None:
 
 def test_fixed_pattern_shared_by_all_exposures_of_a_detector() -> None:
     params = {**IDEAL, "offset_nonuniformity_adu": 40.0, "bad_pixel_fraction": 0.02}
-    det = DetectorModel(rows=50, cols=40, seed=11, **params)
+    det = PanelModel(rows=50, cols=40, seed=11, **params)
     zero = np.zeros(det.shape)
     a = expose(zero, det, 1.0, np.random.default_rng(1))
     fixed_pattern.cache_clear()
-    same = DetectorModel(rows=50, cols=40, seed=11, **params)
+    same = PanelModel(rows=50, cols=40, seed=11, **params)
     b = expose(zero, same, 1.0, np.random.default_rng(2))
     np.testing.assert_array_equal(a, b)  # no quanta, no electronic noise: pure fixed pattern
-    other_det = DetectorModel(rows=50, cols=40, seed=12, **params)
+    other_det = PanelModel(rows=50, cols=40, seed=12, **params)
     other = expose(zero, other_det, 1.0, np.random.default_rng(1))
     assert not np.array_equal(a, other)
 
 
 def test_bad_pixels_at_requested_fraction() -> None:
-    det = DetectorModel(rows=100, cols=80, bad_pixel_fraction=0.01)
+    det = PanelModel(rows=100, cols=80, bad_pixel_fraction=0.01)
     fp = fixed_pattern(det)
     assert int(bad_pixel_mask(det).sum()) == 80
     assert int(fp.dead.sum()) == 40 and int(fp.hot.sum()) == 40
@@ -110,7 +110,7 @@ def test_bad_pixels_at_requested_fraction() -> None:
 
 
 def test_determinism_same_seed_same_bytes() -> None:
-    det = DetectorModel(rows=300, cols=260)  # large enough for the threaded chunk path
+    det = PanelModel(rows=300, cols=260)  # large enough for the threaded chunk path
     q = np.random.default_rng(9).uniform(100, 5000, det.shape)
     a = expose(q, det, 1.5, np.random.default_rng(42))
     b = expose(q, det, 1.5, np.random.default_rng(42))
@@ -120,7 +120,7 @@ def test_determinism_same_seed_same_bytes() -> None:
 
 
 def test_focal_spot_blur_grows_with_magnification() -> None:
-    det = DetectorModel(rows=32, cols=32, **{**IDEAL, "focal_spot_mm": 1.0})
+    det = PanelModel(rows=32, cols=32, **{**IDEAL, "focal_spot_mm": 1.0})
     assert det.focal_blur_sigma_px(1.0) == 0.0
     q = np.zeros(det.shape)
     q[16, 16] = 1e4
@@ -131,7 +131,7 @@ def test_focal_spot_blur_grows_with_magnification() -> None:
 
 
 def test_saturation_and_validation() -> None:
-    det = DetectorModel(rows=8, cols=8, bad_pixel_fraction=0.0)
+    det = PanelModel(rows=8, cols=8, bad_pixel_fraction=0.0)
     img = expose(np.full(det.shape, 1e6), det, 1.0, np.random.default_rng(0))
     assert np.all(img == 65535)
     with pytest.raises(ValueError):
@@ -141,11 +141,11 @@ def test_saturation_and_validation() -> None:
     with pytest.raises(ValueError, match="magnification"):
         noise_free(np.zeros(det.shape), det, 0.5)
     with pytest.raises(ValueError):
-        DetectorModel(bad_pixel_fraction=2.0)
+        PanelModel(bad_pixel_fraction=2.0)
 
 
 def test_quantum_weight_scales_variance_not_mean() -> None:
-    det = DetectorModel(rows=128, cols=128, **IDEAL)
+    det = PanelModel(rows=128, cols=128, **IDEAL)
     q = np.full(det.shape, 2000.0)
     img = expose(q, det, 1.0, np.random.default_rng(4), quantum_weight=2.0).astype(float)
     counts = img - det.offset_adu

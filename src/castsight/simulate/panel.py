@@ -1,4 +1,4 @@
-"""Flat-panel detector (DDA) imaging chain: blur, quantum and electronic noise, fixed pattern.
+"""The flat panel (DDA) imaging chain: blur, quantum and electronic noise, fixed pattern.
 
 Chain applied by :func:`expose` to the expected (noise-free) quanta per pixel:
 
@@ -18,7 +18,7 @@ The fixed pattern (gain map, offset map, bad pixels) depends only on the detecto
 :func:`dark_frame` and :func:`flat_frame` follow the same chain, so
 (raw - dark) / (flat - dark) recovers the transmission (away from bad pixels).
 
->>> det = DetectorModel(rows=32, cols=32)
+>>> det = PanelModel(rows=32, cols=32)
 >>> img = expose(np.full((32, 32), 1e4), det, 1.2, np.random.default_rng(0))
 >>> img.dtype, img.shape
 (dtype('uint16'), (32, 32))
@@ -38,8 +38,8 @@ from numpy.typing import ArrayLike, NDArray
 from castsight.simulate.physics import _N_CHUNKS, _map_chunks
 
 __all__ = [
-    "DetectorModel",
     "FixedPattern",
+    "PanelModel",
     "bad_pixel_mask",
     "dark_frame",
     "expose",
@@ -56,14 +56,14 @@ ADU_MAX = 65535.0
 
 
 @dataclass(frozen=True)
-class DetectorModel:
+class PanelModel:
     """A flat-panel detector and its fixed pattern (derived from ``seed``).
 
     Defaults: 0.139 mm pitch, 1536 x 1536, CsI light spread sigma 0.6 px, 0.4 mm focal
     spot, 1 ADU per quantum, 1000 ADU offset, 2 % gain and 30 ADU offset non-uniformity,
     4 ADU electronic noise, 1e-4 bad pixels (half dead, half hot).
 
-    >>> round(DetectorModel().pixel_area_mm2, 6)
+    >>> round(PanelModel().pixel_area_mm2, 6)
     0.019321
     """
 
@@ -108,7 +108,7 @@ class DetectorModel:
     def focal_blur_sigma_px(self, magnification: float) -> float:
         """Gaussian sigma (px) of the geometric unsharpness Ug = f (M - 1), FWHM = Ug.
 
-        >>> round(DetectorModel().focal_blur_sigma_px(2.0), 3)
+        >>> round(PanelModel().focal_blur_sigma_px(2.0), 3)
         1.222
         """
         if not magnification >= 1.0:
@@ -128,11 +128,11 @@ class FixedPattern:
 
 
 @functools.lru_cache(maxsize=8)
-def fixed_pattern(detector: DetectorModel) -> FixedPattern:
+def fixed_pattern(detector: PanelModel) -> FixedPattern:
     """The detector's fixed pattern; identical for every call with the same detector.
 
-    >>> a = fixed_pattern(DetectorModel(rows=8, cols=8, seed=3))
-    >>> b = fixed_pattern(DetectorModel(rows=8, cols=8, seed=3))
+    >>> a = fixed_pattern(PanelModel(rows=8, cols=8, seed=3))
+    >>> b = fixed_pattern(PanelModel(rows=8, cols=8, seed=3))
     >>> bool(np.array_equal(a.gain, b.gain) and np.array_equal(a.offset, b.offset))
     True
     """
@@ -157,10 +157,10 @@ def fixed_pattern(detector: DetectorModel) -> FixedPattern:
     return fp
 
 
-def bad_pixel_mask(detector: DetectorModel) -> NDArray[np.bool_]:
+def bad_pixel_mask(detector: PanelModel) -> NDArray[np.bool_]:
     """True where the pixel is dead or hot.
 
-    >>> int(bad_pixel_mask(DetectorModel(rows=100, cols=100, bad_pixel_fraction=0.01)).sum())
+    >>> int(bad_pixel_mask(PanelModel(rows=100, cols=100, bad_pixel_fraction=0.01)).sum())
     100
     """
     fp = fixed_pattern(detector)
@@ -188,7 +188,7 @@ def _blur(img: F32, sigma_px: float, square: bool = False) -> F32:
     return np.asarray(out, dtype=np.float32)
 
 
-def _expected(expected_quanta: ArrayLike, detector: DetectorModel) -> F32:
+def _expected(expected_quanta: ArrayLike, detector: PanelModel) -> F32:
     q = np.broadcast_to(np.asarray(expected_quanta, dtype=np.float32), detector.shape)
     if not (np.all(np.isfinite(q)) and q.min() >= 0):
         raise ValueError("expected quanta must be finite and >= 0")
@@ -197,7 +197,7 @@ def _expected(expected_quanta: ArrayLike, detector: DetectorModel) -> F32:
 
 def _chain(
     expected_quanta: ArrayLike,
-    detector: DetectorModel,
+    detector: PanelModel,
     magnification: float,
     rng: np.random.Generator | None,
     n_average: int = 1,
@@ -245,7 +245,7 @@ def _chain(
 
 def expose(
     expected_quanta: ArrayLike,
-    detector: DetectorModel,
+    detector: PanelModel,
     magnification: float,
     rng: np.random.Generator,
     *,
@@ -260,10 +260,10 @@ def expose(
     return img.astype(np.uint16)
 
 
-def noise_free(expected_quanta: ArrayLike, detector: DetectorModel, magnification: float) -> F64:
+def noise_free(expected_quanta: ArrayLike, detector: PanelModel, magnification: float) -> F64:
     """Mean of :func:`expose` in ADU (same blur, gain and offset maps, bad pixels, clip).
 
-    >>> det = DetectorModel(rows=4, cols=4, gain_nonuniformity_pct=0.0,
+    >>> det = PanelModel(rows=4, cols=4, gain_nonuniformity_pct=0.0,
     ...                     offset_nonuniformity_adu=0.0, bad_pixel_fraction=0.0)
     >>> float(noise_free(np.full((4, 4), 500.0), det, 1.5)[0, 0])
     1500.0
@@ -273,7 +273,7 @@ def noise_free(expected_quanta: ArrayLike, detector: DetectorModel, magnificatio
 
 def noise_variance(
     expected_quanta: ArrayLike,
-    detector: DetectorModel,
+    detector: PanelModel,
     magnification: float,
     *,
     quantum_weight: ArrayLike | None = None,
@@ -285,7 +285,7 @@ def noise_variance(
     the squared pixel gain, plus electronic variance and 1/12 ADU^2 for rounding.
     Use it for the ideal observer: d' = sqrt(sum(delta_mean^2 / variance)).
 
-    >>> det = DetectorModel(rows=64, cols=64, blur_sigma_px=0.0, gain_nonuniformity_pct=0.0,
+    >>> det = PanelModel(rows=64, cols=64, blur_sigma_px=0.0, gain_nonuniformity_pct=0.0,
     ...                     electronic_noise_adu=0.0, bad_pixel_fraction=0.0)
     >>> round(float(noise_variance(np.full((64, 64), 100.0), det, 1.0)[5, 5]), 3)
     100.083
@@ -301,20 +301,20 @@ def noise_variance(
     return v
 
 
-def dark_frame(detector: DetectorModel, rng: np.random.Generator, n_average: int = 16) -> F64:
+def dark_frame(detector: PanelModel, rng: np.random.Generator, n_average: int = 16) -> F64:
     """Average of ``n_average`` frames without X-rays (offset map + electronic noise)."""
     return _chain(0.0, detector, 1.0, rng, n_average).astype(np.float64)
 
 
 def flat_frame(
-    detector: DetectorModel,
+    detector: PanelModel,
     open_beam_quanta: ArrayLike,
     rng: np.random.Generator,
     n_average: int = 16,
 ) -> F64:
     """Average of ``n_average`` open-beam frames (scalar or per-pixel expected quanta).
 
-    >>> det = DetectorModel(rows=16, cols=16, bad_pixel_fraction=0.0)
+    >>> det = PanelModel(rows=16, cols=16, bad_pixel_fraction=0.0)
     >>> rng = np.random.default_rng(1)
     >>> raw = expose(np.full((16, 16), 2e4) * 0.5, det, 1.0, rng)
     >>> t = (raw - dark_frame(det, rng)) / (flat_frame(det, 2e4, rng) - dark_frame(det, rng))
