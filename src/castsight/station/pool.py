@@ -67,6 +67,10 @@ class InspectionPool:
                 self._executor = self._start()
             raise
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers running now (monitoring, fault tests)."""
+        return [p.pid for p in list(self._executor._processes.values()) if p.pid is not None]
+
     def close(self) -> None:
         """Stop the workers (parts in flight stay unsentenced: inspected at next start)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
