@@ -150,12 +150,6 @@ class ModelArtifact:
         name = section.get("weights") if isinstance(section, dict) else None
         return self.path / str(name) if name else None
 
-    @property
-    def learned_path(self) -> Path | None:
-        """Path of the ONNX network, if the model has one."""
-        section = self.manifest.get("learned")
-        return self.path / str(section["file"]) if isinstance(section, dict) else None
-
     def reference(self) -> dict[str, ReferenceView]:
         """Read every view's reference statistics (empty when the model has none)."""
         section = self.manifest.get("reference") or {}

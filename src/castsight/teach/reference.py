@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -298,35 +297,6 @@ def learn_reference(
                                f"or registering to each other{why}")  # fmt: skip
     return {name: learn_view(name, load(items), progress=progress)
             for name, items in named.items()}  # fmt: skip
-
-
-def teach_reference_model(
-    good: Path,
-    out: Path,
-    *,
-    part_type: str | None,
-    calibration: Calibration | None = None,
-    progress_for: Callable[[int], Callable[[int], None] | None] | None = None,
-) -> Path:
-    """Learn every view of the good parts in folder ``good`` and save the model at ``out``.
-
-    What ``castsight teach --no-learned`` does, for callers that teach in process
-    (the demo, the benchmark). ``calibration`` defaults to ``good/_calibration``
-    when that folder exists; ``progress_for(n_images)`` may return a per-image
-    callback. An existing model at ``out`` is replaced.
-    """
-    from castsight.io.parts import discover_parts
-    from castsight.model import save_artifact
-    from castsight.preprocess.prepare import load_calibration
-
-    parts = discover_parts([good])
-    if calibration is None and (good / "_calibration").is_dir():
-        calibration = load_calibration(good / "_calibration")
-    progress = progress_for(sum(len(p.views) for p in parts)) if progress_for else None
-    refs = learn_reference(parts, calibration, progress=progress)
-    training = {**reference_summary(refs), "good": [str(good)], "parts": len(parts)}
-    save_artifact(out, reference=refs, part_type=part_type, training=training, overwrite=True)
-    return out
 
 
 def reference_summary(refs: dict[str, ReferenceView]) -> dict[str, Any]:
