@@ -17,6 +17,7 @@ from castsight.cli import (
     evaluate_cmd,
     inspect_cmd,
     io_cmds,
+    serve_cmd,
     simulate_cmd,
     teach_cmd,
 )
@@ -52,6 +53,7 @@ inspect_cmd.register(app)
 evaluate_cmd.register(app)
 teach_cmd.register(app)
 bench_cmd.register(app)
+serve_cmd.register(app)
 
 
 def main() -> None:

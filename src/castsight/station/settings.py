@@ -31,6 +31,8 @@ class CellSettings(BaseModel):
     """A detector mode of :data:`castsight.app.DETECTORS`."""
     expected_views: list[str] | None = None
     """Views every part must have (None: the plan's, else the model's taught views)."""
+    calibration: Path | None = None
+    """The cell's dark/flat frames (a folder with dark.tif, flat.tif); None: none."""
 
 
 class StorageSettings(BaseModel):
@@ -181,6 +183,7 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
     for cell in data.get("cells") or []:
         if isinstance(cell, dict):
             fix(cell, "model")
+            fix(cell, "calibration")
             plan = cell.get("plan")
             if isinstance(plan, str) and plan.endswith((".yaml", ".yml")):
                 fix(cell, "plan")

@@ -52,7 +52,13 @@ def build_cell_inspector(cell: CellSettings) -> Inspector:
     """
     from castsight.app import InspectOptions, build_inspector
 
-    options = InspectOptions(plan=cell.plan, model=cell.model, detector=cell.detector, workers=1)
+    options = InspectOptions(
+        plan=cell.plan,
+        model=cell.model,
+        detector=cell.detector,
+        calibration=cell.calibration,
+        workers=1,
+    )
     inspector = build_inspector(options)
     if cell.expected_views:
         inspector.expected_views = list(cell.expected_views)
