@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -40,7 +41,10 @@ class InspectionPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["castsight.station.worker"])
         return ProcessPoolExecutor(
-            self._workers, mp_context=context, initializer=start_worker, initargs=(self._cells,)
+            self._workers,
+            mp_context=context,
+            initializer=start_worker,
+            initargs=(self._cells, os.getpid()),
         )
 
     async def inspect(self, job: InspectJob, *, timeout_s: float) -> dict[str, Any]:

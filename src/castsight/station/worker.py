@@ -18,6 +18,9 @@ replaced without taking anything but its part with it.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,12 +68,27 @@ def build_cell_inspector(cell: CellSettings) -> Inspector:
     return inspector
 
 
-def start_worker(cells: list[dict[str, Any]]) -> None:
-    """Process initializer: build each cell's Inspector (``cells``: CellSettings dumps)."""
+def start_worker(cells: list[dict[str, Any]], server_pid: int | None = None) -> None:
+    """Process initializer: build each cell's Inspector (``cells``: CellSettings dumps);
+    with ``server_pid``, the worker ends itself once that process is gone (a station
+    killed with -9 leaves no worker behind)."""
+    if server_pid is not None:
+        threading.Thread(target=_end_with, args=(server_pid,), daemon=True).start()
     _inspectors.clear()
     for data in cells:
         cell = CellSettings.model_validate(data)
         _inspectors[cell.name] = build_cell_inspector(cell)
+
+
+def _end_with(server_pid: int, every_s: float = 1.0) -> None:
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            os._exit(70)
+        except PermissionError:  # alive, someone else's now: only after pid reuse
+            os._exit(70)
 
 
 def inspect_part(job: InspectJob) -> dict[str, Any]:
