@@ -145,12 +145,18 @@ class Inspector:
         geo = [r for r in results if r.status == "inspected" and r.projection and r.shape]
         if box is None or len(geo) < 2:
             return results
-        cands = [Candidate(r.view, k, ind.polarity, ind.centroid[1], ind.centroid[0])
-                 for r in geo for k, ind in enumerate(r.indications)]  # fmt: skip
+        # a crack's projected depth depends on the view's angle to its plane: another
+        # view's silence says nothing about it (depth 0: no view could have seen it)
+        cands = [
+            Candidate(r.view, k, ind.polarity, ind.centroid[1], ind.centroid[0],
+                      0.0 if m.kind == "crack" else ind.depth)
+            for r in geo
+            for k, (ind, m) in enumerate(zip(r.indications, r.measurements, strict=True))
+        ]  # fmt: skip
         found = confirm(
             cands,
             {r.view: np.asarray(r.projection, np.float64) for r in geo},
-            {r.view: (r.shape[0], r.shape[1]) for r in geo if r.shape},
+            {r.view: r.detectable for r in geo if r.detectable is not None},
             box,
             tolerance_mm=self.plan.multiview.tolerance_mm,
         )
@@ -244,7 +250,7 @@ class Inspector:
         detector = self.detector_for(name)
         t1 = time.perf_counter()
         try:
-            found, judged, deviating = detector.detect_judged(prep)
+            found, judged, deviating, detectable = detector.detect_judged(prep)
             indications = tuple(found)
         except CastsightError as err:
             finding = Finding("detector", "view", name, on_fail, f"view {name}: {err.reason}")
@@ -270,6 +276,7 @@ class Inspector:
         result = replace(
             base,
             detector=detector.name,
+            detectable=detectable,
             judged_pct=judged_pct,
             deviating_pct=deviating_pct,
             indications=indications,

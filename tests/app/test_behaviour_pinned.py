@@ -23,10 +23,10 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "d89131b998361f4ea03842756fbddc0a9adfc5a50c6a3dc4a746738d3a0b09b9",
-    "bench/reference": "9ea25703cec3a278f4e8adfe77da05825c5e6daf4320c5251162b16ecc7ac2ed",
-    "inspect/local": "d89131b998361f4ea03842756fbddc0a9adfc5a50c6a3dc4a746738d3a0b09b9",
-    "inspect/model": "9ea25703cec3a278f4e8adfe77da05825c5e6daf4320c5251162b16ecc7ac2ed",
+    "bench/local": "cccaa3d8f2efecceae75be7dbfbb921d66146e00d8b1c1dfcead5a7b0ddc3722",
+    "bench/reference": "61d8a91059e3c52c35d76b695ff02dd22e33c7beca78a5848fea49d6710561b7",
+    "inspect/local": "cccaa3d8f2efecceae75be7dbfbb921d66146e00d8b1c1dfcead5a7b0ddc3722",
+    "inspect/model": "61d8a91059e3c52c35d76b695ff02dd22e33c7beca78a5848fea49d6710561b7",
     "demo/reference": "489073ea4f6aa6f88743157690a5ec131a32e33a4f51c658dcd7953bc30894cd",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

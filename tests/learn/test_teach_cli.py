@@ -68,7 +68,7 @@ def test_teach_on_aligned_views_writes_guided_model(tmp_path: Path) -> None:
     assert (out / "guided" / "weights.pt").is_file()
     detector = model_detectors(out, load_plan("generic")).detector_for("V01")
     assert isinstance(detector, GuidedDetector)
-    found, judged, deviating = detector.detect_judged(prepare(good_image(9)))
+    found, judged, deviating = detector.detect_judged(prepare(good_image(9)))[:3]
     assert isinstance(found, list) and 0.5 < judged <= 1.0 and deviating is not None
 
 

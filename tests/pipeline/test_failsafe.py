@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import load_plan, parse_plan
+from castsight.detect.base import Judged
 from castsight.io import write_radiograph
 from castsight.io.parts import discover_parts
 from castsight.pipeline import Inspector
@@ -109,8 +110,8 @@ class _HalfBlind:
     def detect(self, image: object) -> list[object]:
         return []
 
-    def detect_judged(self, image: object) -> tuple[list[object], float, None]:
-        return [], 0.5, None
+    def detect_judged(self, image: object) -> Judged:
+        return Judged([], 0.5, None)
 
 
 def test_a_part_the_detector_judged_only_in_part_is_never_ok(tmp_path: Path) -> None:
@@ -135,8 +136,8 @@ class _Unlike:
     def detect(self, image: object) -> list[object]:
         return []
 
-    def detect_judged(self, image: object) -> tuple[list[object], float, float]:
-        return [], 0.97, 0.05  # 5 % of the judged part deviates: no taught pose
+    def detect_judged(self, image: object) -> Judged:
+        return Judged([], 0.97, 0.05)  # 5 % of the judged part deviates: no taught pose
 
 
 def test_a_view_unlike_the_taught_good_parts_is_never_ok(tmp_path: Path) -> None:

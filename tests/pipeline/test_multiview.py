@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import InspectionPlan, load_plan
-from castsight.detect.base import Indication, Judged, judged_whole
+from castsight.detect.base import Indication, Judged, block_max, judged_whole
 from castsight.io import write_radiograph
 from castsight.io.parts import discover_parts
-from castsight.measure.multiview import COVER_MARGIN_PX, _segment, project_points, ray
+from castsight.measure.multiview import _segment, project_points, ray
 from castsight.pipeline import InspectionRecord, Inspector
 from castsight.preprocess.prepare import PreparedImage
 from castsight.radiograph import Acquisition, Radiograph
@@ -22,9 +22,9 @@ from castsight.simulate.geometry import Geometry, Pose, project, projection_matr
 SIZE = 128
 GEOMETRY = Geometry(1000.0, 1100.0, 0.55, SIZE, SIZE)  # 0.5 mm per pixel at the part
 POSES = {"V01": Pose.identity(), "V02": Pose.from_euler(25.0, 0.0, 0.0)}
-BOX = ((-30.0, -30.0, -10.0), (30.0, 30.0, 10.0))
+BOX = ((-30.0, -35.0, -10.0), (30.0, 35.0, 10.0))
 INSIDE = np.array([[4.0, -6.0, 2.0]])  # both views see it
-EDGE = np.array([[0.0, -29.0, 0.0]])  # near V01's frame: V02 sees only part of its ray
+EDGE = np.array([[0.0, -30.5, 0.0]])  # near V01's frame: V02 sees only part of its ray
 
 
 def _pixel(point: np.ndarray, view: str) -> tuple[int, int]:
@@ -32,25 +32,35 @@ def _pixel(point: np.ndarray, view: str) -> tuple[int, int]:
     return round(float(cols[0])), round(float(rows[0]))
 
 
+DEPTH = 0.1
+"""Depth of every stand-in indication (ln units)."""
+
+
 class _Marks:
-    """A stand-in detector: a 5 x 5 px bright indication at given pixels of each view (what
-    is tested here is the matching across views, not detection)."""
+    """A stand-in detector: a 5 x 5 px bright indication (or a 1 x 15 px crack) at given
+    pixels of each view, and a detectability map: depth ``sees`` detectable everywhere
+    (None: no map). What is tested here is the matching across views, not detection."""
 
     name = "marks"
 
-    def __init__(self, marks: dict[str, list[tuple[int, int]]]) -> None:
-        self.marks = marks
+    def __init__(
+        self, marks: dict[str, list[tuple[int, int]]], sees: float | None, crack: bool
+    ) -> None:
+        self.marks, self.sees, self.crack = marks, sees, crack
 
     def detect(self, image: PreparedImage) -> list[Indication]:
-        out = []
-        for x, y in self.marks.get(image.radiograph.view or "", []):
-            out.append(
-                Indication((x - 2, y - 2, 5, 5), np.ones((5, 5), bool), 1, 0.1, 9.0, "marks")
-            )
-        return out
+        w, h = (1, 15) if self.crack else (5, 5)
+        return [
+            Indication((x - w // 2, y - h // 2, w, h), np.ones((h, w), bool), 1, DEPTH, 9.0, "m")
+            for x, y in self.marks.get(image.radiograph.view or "", [])
+        ]
 
     def detect_judged(self, image: PreparedImage) -> Judged:
-        return judged_whole(self.detect(image))
+        found = judged_whole(self.detect(image))
+        if self.sees is None:
+            return found
+        blocks = block_max(np.full(image.shape, self.sees, np.float32))
+        return found._replace(detectable=blocks)
 
 
 def _plan(min_views: int) -> InspectionPlan:
@@ -61,7 +71,8 @@ def _plan(min_views: int) -> InspectionPlan:
 
 
 def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views: int = 2,
-             geometry: bool = True) -> InspectionRecord:  # fmt: skip
+             geometry: bool = True, sees: float | None = DEPTH / 4,
+             crack: bool = False) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
     folder.mkdir()
     rng = np.random.default_rng(0)
@@ -71,7 +82,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
         acq = Acquisition(pixel_pitch_mm=0.55, sod_mm=1000.0, sdd_mm=1100.0, projection=proj)
         px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
         write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
-    detector = _Marks(marks)
+    detector = _Marks(marks, sees, crack)
     inspector = Inspector(_plan(min_views), detector_for=lambda _view: detector)
     return inspector.inspect(discover_parts([folder])[0])
 
@@ -106,15 +117,24 @@ def test_what_no_other_view_could_see_counts_on_its_own(tmp_path: Path) -> None:
     rows, _ = project_points(
         projection_matrix(GEOMETRY, POSES["V02"]), _segment(origin, direction, BOX)
     )
-    assert rows.min() < COVER_MARGIN_PX  # where the ray leaves V02's field, V02 could not look
+    assert rows.min() < 0  # where the ray leaves V02's field, V02 could not look
     record = _inspect(tmp_path, {"V01": [(x, y)]})
     assert record.sentence == "NG"
     assert _indications(record)[0]["confirmed"] is True
 
 
-@pytest.mark.parametrize(("min_views", "geometry"), [(1, True), (2, False)])
-def test_one_view_alone_counts_when_the_plan_or_the_geometry_says_so(
-    tmp_path: Path, min_views: int, geometry: bool
+@pytest.mark.parametrize(
+    ("min_views", "geometry", "sees", "crack"),
+    [
+        (1, True, DEPTH / 4, False),  # the plan asks for one view
+        (2, False, DEPTH / 4, False),  # the views' geometry is unknown
+        (2, True, None, False),  # V02's detector cannot say what it could detect
+        (2, True, DEPTH / 1.2, False),  # V02 could not have detected this depth there
+        (2, True, DEPTH / 4, True),  # a crack: invisible from other angles
+    ],
+)
+def test_one_view_alone_counts_where_no_other_could_have_seen_it(
+    tmp_path: Path, min_views: int, geometry: bool, sees: float | None, crack: bool
 ) -> None:
-    record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, min_views, geometry)
+    record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, min_views, geometry, sees, crack)
     assert record.sentence == "NG"

@@ -99,6 +99,22 @@ class Detector(Protocol):
         ...
 
 
+DETECTABLE_BLOCK = 8
+"""Side (px) of the blocks of :attr:`Judged.detectable`."""
+
+
+def block_max(a: NDArray[np.float32], block: int = DETECTABLE_BLOCK) -> NDArray[np.float32]:
+    """Largest value of each ``block`` x ``block`` block (edge blocks padded with ``inf``).
+
+    >>> block_max(np.arange(16, dtype=np.float32).reshape(4, 4), 2).tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    """
+    rows, cols = -(-a.shape[0] // block), -(-a.shape[1] // block)
+    padded = np.full((rows * block, cols * block), np.inf, np.float32)
+    padded[: a.shape[0], : a.shape[1]] = a
+    return np.asarray(padded.reshape(rows, block, cols, block).max(axis=(1, 3)), np.float32)
+
+
 class Judged(NamedTuple):
     """What a detector found in a view, and how much of the view it could judge."""
 
@@ -110,12 +126,17 @@ class Judged(NamedTuple):
     ``DEVIATING_SIGMAS`` (detectors with a reference; None for the others). Defects
     cover a small share; a view posed outside the taught range, or another part,
     deviates along every edge."""
+    detectable: NDArray[np.float32] | None = None
+    """The smallest deviation depth (ln units) the detector would have called, per block
+    of :data:`DETECTABLE_BLOCK` x :data:`DETECTABLE_BLOCK` pixels (the block's largest;
+    ``inf`` where it judged nothing), so other views can tell whether this one could
+    have seen a defect they found (:mod:`castsight.measure.multiview`); None: unknown."""
 
 
 def judged_whole(found: list[Indication]) -> Judged:
     """:class:`Judged` of a detector that judges the whole part and has no reference.
 
     >>> judged_whole([])
-    Judged(indications=[], share=1.0, deviating=None)
+    Judged(indications=[], share=1.0, deviating=None, detectable=None)
     """
     return Judged(found, 1.0)

@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from castsight.detect.base import Indication, Judged
+from castsight.detect.base import Indication, Judged, block_max
 from castsight.detect.modes import fit_coefficients
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
@@ -424,7 +424,10 @@ class ReferenceDetector:
         # measured before any misfit widening: a pose beyond the taught range is the news
         z = score.z if score.misfit is None else score.z * score.misfit
         far = int(np.count_nonzero((np.abs(z) > t) & score.valid))
-        return Judged(found, n_valid / part if part else 0.0, far / n_valid if n_valid else 0.0)
+        seed = np.float32(self.z_threshold(score.view))
+        detectable = np.where(score.valid, seed * score.scale, np.float32(np.inf))
+        return Judged(found, n_valid / part if part else 0.0, far / n_valid if n_valid else 0.0,
+                      block_max(np.asarray(detectable, np.float32)))  # fmt: skip
 
     def indications(self, image: PreparedImage, score: ReferenceScore) -> list[Indication]:
         """The indications of a :meth:`zscore` result (seeds past the threshold, grown

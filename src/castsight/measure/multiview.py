@@ -12,19 +12,22 @@ model did not follow, structure moving into the field) has no partner.
 
 :func:`confirm` says, for every indication, which views saw it, where it lies
 (when two or more views agree) and which other views would have seen it
-(their frame covers the part of its ray inside the part's box), so the plan
-can require ``min_views`` agreeing views where others looked, and keep an
-indication no other view could see.
+(their detector judged every point of its ray inside the part's box and
+could have detected its depth there: a pore's or an inclusion's depth is the
+same from any angle, its chord through a sphere), so the plan can require
+``min_views`` agreeing views where others could have seen it, and keep an
+indication no other view could have seen.
 
 >>> from castsight.simulate.geometry import Geometry, Pose, project, projection_matrix
 >>> g = Geometry(1000.0, 1100.0, 0.25, 400, 400)
 >>> poses = [Pose.identity(), Pose.from_euler(20.0, 0.0, 0.0)]
 >>> mats = [projection_matrix(g, p) for p in poses]
 >>> point = np.array([[10.0, -5.0, 3.0]])
->>> cands = [Candidate(f"V0{i + 1}", 0, 1, *(float(a[0]) for a in project(point, g, p)))
+>>> cands = [Candidate(f"V0{i + 1}", 0, 1, *(float(a[0]) for a in project(point, g, p)), 0.1)
 ...          for i, p in enumerate(poses)]
 >>> box = ((-50.0, -50.0, -20.0), (50.0, 50.0, 20.0))
->>> out = confirm(cands, dict(zip(["V01", "V02"], mats)), {"V01": (400, 400), "V02": (400, 400)},
+>>> sees = np.full((50, 50), 0.01, np.float32)  # 8 px blocks: detects 0.01 anywhere
+>>> out = confirm(cands, dict(zip(["V01", "V02"], mats)), {"V01": sees, "V02": sees},
 ...               box, tolerance_mm=2.0)
 >>> out[0].views, np.round(out[0].part_mm, 1).tolist()
 (('V01', 'V02'), [10.0, -5.0, 3.0])
@@ -40,8 +43,9 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 Box = tuple[tuple[float, float, float], tuple[float, float, float]]
-COVER_MARGIN_PX = 8
-"""A view covers a ray when the ray's part inside the box projects this far inside its frame."""
+VISIBILITY_MARGIN = 1.5
+"""Another view speaks against an indication only where the indication's depth is this
+many times what that view would have detected there."""
 
 
 def project_points(matrix: F64, points: F64) -> tuple[F64, F64]:
@@ -69,6 +73,9 @@ class Candidate:
     polarity: int
     row: float
     col: float
+    depth: float = 0.0
+    """Its peak deviation (ln units): what another view must have been able to detect to
+    speak against it (0: no view could; a crack's depth depends on the view's angle)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,8 @@ class Confirmation:
     part_mm: tuple[float, float, float] | None
     """Triangulated position in part coordinates (mm); None when only one view saw it."""
     covered_by: tuple[str, ...]
-    """Other views whose frame covers its ray inside the part (they would have seen it)."""
+    """Other views that would have seen it wherever it lies on its ray inside the part
+    (their detector judged every point there, able to detect its depth)."""
 
 
 def _closest(o1: F64, d1: F64, o2: F64, d2: F64) -> tuple[float, F64 | None]:
@@ -112,19 +120,35 @@ def _segment(origin: F64, direction: F64, box: Box, n: int = 12) -> F64:
     return origin + np.linspace(near, far, n)[:, None] * direction
 
 
+def _sees(detectable: NDArray[np.float32], block: int, rows: F64, cols: F64, depth: float) -> bool:
+    """Would a view with this :attr:`~castsight.detect.base.Judged.detectable` map have
+    detected ``depth`` at every one of these pixels?"""
+    r, c = np.floor(rows / block).astype(int), np.floor(cols / block).astype(int)
+    if (
+        r.min() < 0
+        or c.min() < 0
+        or r.max() >= detectable.shape[0]
+        or c.max() >= detectable.shape[1]
+    ):
+        return False
+    return bool(np.all(detectable[r, c] * VISIBILITY_MARGIN <= depth))
+
+
 def confirm(
     candidates: Sequence[Candidate],
     projections: Mapping[str, F64],
-    shapes: Mapping[str, tuple[int, int]],
+    detectable: Mapping[str, NDArray[np.float32]],
     box: Box,
     *,
     tolerance_mm: float,
+    block: int = 8,
 ) -> list[Confirmation]:
     """Match ``candidates`` across views (see the module docstring), in their order.
 
-    ``projections`` and ``shapes`` hold the views that were inspected and have a
-    geometry; a candidate of a view without one is returned as seen by its view
-    only, covered by none.
+    ``projections`` hold the views that were inspected and have a geometry;
+    ``detectable`` their detectors' detectability maps (blocks of ``block`` px):
+    a view without one never speaks against another's indication. A candidate of
+    a view without a geometry is returned as seen by its view only, covered by none.
     """
     rays = {
         i: ray(projections[c.view], c.row, c.col)
@@ -149,12 +173,10 @@ def confirm(
         seg = _segment(o, d, box)
         covered = []
         for view, matrix in projections.items():
-            if view == c.view or not len(seg):
+            if view == c.view or not len(seg) or view not in detectable or c.depth <= 0.0:
                 continue
             rows, cols = project_points(matrix, seg)
-            h, w = shapes[view]
-            m = COVER_MARGIN_PX
-            if np.all((rows >= m) & (rows < h - m) & (cols >= m) & (cols < w - m)):
+            if _sees(detectable[view], block, rows, cols, c.depth):
                 covered.append(view)
         where = None
         if partners:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from pycocotools import mask as mask_utils
 
 from castsight import __version__
@@ -65,6 +66,8 @@ class ViewResult:
     confirmations: tuple[Confirmation, ...] = ()
     """Per indication: the views that saw it, where it lies in the part, which views
     covered it (:func:`castsight.measure.multiview.confirm`); empty when not matched."""
+    detectable: NDArray[np.float32] | None = field(default=None, repr=False)
+    """The detector's :attr:`~castsight.detect.base.Judged.detectable` map (not recorded)."""
     unconfirmed: tuple[str, ...] = ()
     """Ids of indications other views looked at but did not confirm (fewer than the
     zone's ``min_views``): kept in the record, not judged."""
