@@ -23,11 +23,11 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "cccaa3d8f2efecceae75be7dbfbb921d66146e00d8b1c1dfcead5a7b0ddc3722",
-    "bench/reference": "61d8a91059e3c52c35d76b695ff02dd22e33c7beca78a5848fea49d6710561b7",
-    "inspect/local": "cccaa3d8f2efecceae75be7dbfbb921d66146e00d8b1c1dfcead5a7b0ddc3722",
-    "inspect/model": "61d8a91059e3c52c35d76b695ff02dd22e33c7beca78a5848fea49d6710561b7",
-    "demo/reference": "489073ea4f6aa6f88743157690a5ec131a32e33a4f51c658dcd7953bc30894cd",
+    "bench/local": "b631fd347dd333bf6983edd0baa5783b1da0e379eb4040a51c0c626c871d0e6b",
+    "bench/reference": "b0c9d36567ad35de278bfe8a7d4eabfcd75b302034a72ea8f31acb4d67d87d30",
+    "inspect/local": "b631fd347dd333bf6983edd0baa5783b1da0e379eb4040a51c0c626c871d0e6b",
+    "inspect/model": "b0c9d36567ad35de278bfe8a7d4eabfcd75b302034a72ea8f31acb4d67d87d30",
+    "demo/reference": "1e80b9c9d4c87438bb2828b741f76a87fbceb333c949ad03c50f0a2c5adeb1aa",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""
 
