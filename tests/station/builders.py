@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from pydantic import SecretStr
 
 from castsight.io import write_radiograph
 from castsight.radiograph import Radiograph
@@ -22,9 +23,17 @@ def view_bytes(suffix: str = ".tif", *, seed: int = 0, size: int = 96) -> bytes:
         return path.read_bytes()
 
 
+TOKEN = "cell-1-token-0123456789"
+"""cell-1's upload token in :func:`station_settings`."""
+CELL_AUTH = {"Authorization": f"Bearer {TOKEN}"}
+"""Headers of a request sent by cell-1."""
+
+
 def station_settings(tmp_path: Path, database_url: str, **changes: object) -> StationSettings:
     """One cell (generic plan, local detector), one worker, storage in ``tmp_path``."""
-    cell = CellSettings(name="cell-1", part_type="generic", detector="local")
+    cell = CellSettings(
+        name="cell-1", part_type="generic", detector="local", token=SecretStr(TOKEN)
+    )
     storage = StorageSettings(data_dir=tmp_path / "data", database_url=database_url)
     values: dict[str, object] = {
         "cells": [cell],

@@ -16,7 +16,7 @@ from castsight.station.main import create_app
 from castsight.station.store import migrate
 from castsight.station.store.archive import ImageArchive
 from castsight.station.store.engine import make_engine, session_factory
-from tests.station.builders import RecordingPublisher, station_settings, view_bytes
+from tests.station.builders import CELL_AUTH, RecordingPublisher, station_settings, view_bytes
 
 
 def poll(client: TestClient, url: str, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def test_timeout_is_review_no_test_never_ok(tmp_path: Path) -> None:
     settings = station_settings(
         tmp_path, f"sqlite:///{tmp_path / 's.db'}", inspection_timeout_s=0.001
     )
-    with TestClient(create_app(settings, publishers=[published])) as client:
+    with TestClient(create_app(settings, publishers=[published]), headers=CELL_AUTH) as client:
         answer = post(client, "P-T", [view_bytes()])
         part = poll(client, answer.headers["location"])
     assert part["sentence"]["sentence"] == "REVIEW" and part["sentence"]["no_test"]
@@ -55,7 +55,7 @@ def test_timeout_is_review_no_test_never_ok(tmp_path: Path) -> None:
 def test_a_dead_worker_is_review_no_test_and_the_pool_recovers(tmp_path: Path) -> None:
     settings = station_settings(tmp_path, f"sqlite:///{tmp_path / 's.db'}")
     big = [view_bytes(seed=k, size=1536) for k in range(3)]
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=CELL_AUTH) as client:
         pool = client.app.state.station.service.pool  # type: ignore[attr-defined]
         answer = post(client, "P-K", big, wait=False)
         end = time.monotonic() + 30
@@ -93,7 +93,7 @@ def test_acknowledged_parts_are_inspected_at_the_next_start(
         ]
     engine.dispose()
     published = RecordingPublisher()
-    with TestClient(create_app(settings, publishers=[published])) as client:
+    with TestClient(create_app(settings, publishers=[published]), headers=CELL_AUTH) as client:
         parts = [poll(client, f"/api/parts/{i}") for i in ids]
     assert [(p["serial"], p["attempts"]) for p in parts] == [("P-0", 1), ("P-1", 1)]
     assert all(p["sentence"]["sentence"] in ("OK", "NG", "REVIEW") for p in parts)

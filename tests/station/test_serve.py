@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from castsight.station.demo import multipart
-from tests.station.builders import view_bytes
+from tests.station.builders import CELL_AUTH, TOKEN, view_bytes
 
 
 def free_port() -> int:
@@ -58,7 +58,7 @@ def test_kill_9_loses_no_acknowledged_part(tmp_path: Path) -> None:
     port = free_port()
     settings = tmp_path / "station.yaml"
     settings.write_text(f"""
-cells: [{{name: cell-1, part_type: generic, detector: local}}]
+cells: [{{name: cell-1, part_type: generic, detector: local, token: {TOKEN}}}]
 storage: {{data_dir: data}}
 workers: 1
 port: {port}
@@ -73,7 +73,10 @@ port: {port}
         wait_up(url, first)
         body, kind = multipart({"serial": "P-9", "cell": "cell-1"}, views)
         request = urllib.request.Request(
-            f"{url}/api/parts?wait=false", data=body, method="POST", headers={"content-type": kind}
+            f"{url}/api/parts?wait=false",
+            data=body,
+            method="POST",
+            headers={"content-type": kind, **CELL_AUTH},
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
             assert answer.status == 202

@@ -57,6 +57,11 @@ def serve(
     loaded = loaded.model_copy(update=changes)
     url = url_of(loaded)
     typer.echo(f"castsight station: {url}  (parts: {url}/api/parts, API: {url}/docs)")
+    typer.echo(f"review UI: {url}/ui")
+    if demo:
+        from castsight.station.demo import DEMO_ADMIN, demo_secrets
+
+        typer.echo(f"demo login: {DEMO_ADMIN} / {demo_secrets(data_dir)['password']}")
     run_station(loaded, feeder=feeder)
 
 

@@ -18,10 +18,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from castsight.station.settings import CellSettings, StationSettings, StorageSettings
+from pydantic import SecretStr
+
+from castsight.station.settings import (
+    AuthSettings,
+    CellSettings,
+    StationSettings,
+    StorageSettings,
+)
 
 PART_TYPE = "giga-underbody"
 CELL = "demo-cell"
+DEMO_ADMIN = "admin"
+"""The demo's bootstrap admin (password in ``DATA_DIR/demo-secrets.json``)."""
 
 
 def prepare_demo(
@@ -69,18 +78,42 @@ def prepare_demo(
             ),
             line,
         )
+    secrets = demo_secrets(data_dir)
     cell = CellSettings(
         name=CELL,
         part_type=PART_TYPE,
         plan=PART_TYPE,
         model=model,
         calibration=line / "_calibration",
+        token=SecretStr(secrets["token"]),
     )
-    settings = StationSettings(cells=[cell], storage=StorageSettings(data_dir=data_dir), port=port)
-    (data_dir / "station.yaml").write_text(
-        json.dumps(settings.model_dump(mode="json"), indent=2), encoding="utf-8"
-    )  # JSON is YAML
-    return settings
+    auth = AuthSettings(
+        bootstrap_admin=DEMO_ADMIN, bootstrap_password=SecretStr(secrets["password"])
+    )
+    settings = StationSettings(
+        cells=[cell], storage=StorageSettings(data_dir=data_dir), auth=auth, port=port
+    )
+    data = settings.model_dump(mode="json")
+    data["cells"][0]["token"] = secrets["token"]  # a dump masks secrets
+    data["auth"]["bootstrap_password"] = secrets["password"]
+    (data_dir / "station.yaml").write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return settings  # JSON is YAML
+
+
+def demo_secrets(data_dir: Path) -> dict[str, str]:
+    """The demo cell's upload token and the demo admin's password: made once, kept in
+    ``DATA_DIR/demo-secrets.json`` (a demo's, on loopback; never a plant's)."""
+    import secrets
+
+    path = data_dir / "demo-secrets.json"
+    if path.exists():
+        kept: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return kept
+    made = {"token": secrets.token_urlsafe(24), "password": secrets.token_urlsafe(9)}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(made), encoding="utf-8")
+    path.chmod(0o600)
+    return made
 
 
 def line_parts(data_dir: Path) -> list[tuple[str, list[Path]]]:
@@ -123,6 +156,7 @@ def simulated_cell(
         if not _wait_up(url, stop):
             return
         parts = line_parts(data_dir)
+        token = demo_secrets(data_dir)["token"]
         run = 0
         while not stop.is_set() and (rounds is None or run < rounds):
             run += 1
@@ -131,7 +165,10 @@ def simulated_cell(
                     return
                 body, kind = multipart({"serial": f"{serial}-{run}", "cell": CELL}, views)
                 request = urllib.request.Request(
-                    f"{url}/api/parts", data=body, method="POST", headers={"content-type": kind}
+                    f"{url}/api/parts",
+                    data=body,
+                    method="POST",
+                    headers={"content-type": kind, "authorization": f"Bearer {token}"},
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=120) as answer:
@@ -157,4 +194,13 @@ def _wait_up(url: str, stop: threading.Event, timeout_s: float = 120.0) -> bool:
     return False
 
 
-__all__ = ["CELL", "PART_TYPE", "line_parts", "multipart", "prepare_demo", "simulated_cell"]
+__all__ = [
+    "CELL",
+    "DEMO_ADMIN",
+    "PART_TYPE",
+    "demo_secrets",
+    "line_parts",
+    "multipart",
+    "prepare_demo",
+    "simulated_cell",
+]

@@ -22,4 +22,28 @@ class PartNotFoundError(CastsightError):
     """No part of that id or serial."""
 
 
-__all__ = ["PartNotFoundError", "UnknownCellError", "UnsupportedViewError", "ViewTooLargeError"]
+class NotAuthenticatedError(CastsightError):
+    """No valid session cookie or cell token: log in first (pages redirect to /login)."""
+
+
+class ForbiddenError(CastsightError):
+    """Logged in, but the role (or the cell's token) does not allow this."""
+
+
+class CsrfError(CastsightError):
+    """A write with a session cookie but without its CSRF token."""
+
+
+class ReviewRefusedError(InputError):
+    """A review the station does not take (no reason for an overturn, a part not sentenced)."""
+
+
+__all__ = [
+    "CsrfError",
+    "ForbiddenError",
+    "NotAuthenticatedError",
+    "ReviewRefusedError",
+    "UnknownCellError",
+    "UnsupportedViewError",
+    "ViewTooLargeError",
+]

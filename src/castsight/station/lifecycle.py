@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from castsight.station.accounts import AccountService
+from castsight.station.auth.cookies import SessionSigner
 from castsight.station.pool import InspectionPool
 from castsight.station.service import StationService
 from castsight.station.settings import StationSettings
@@ -38,6 +41,8 @@ class Station:
     archive: ImageArchive
     service: StationService
     revision: str
+    accounts: AccountService
+    signer: SessionSigner
 
     def close(self) -> None:
         """Stop the workers and publishers, release the database."""
@@ -104,7 +109,19 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         publishers=all_publishers,
         provenance=provenance,
     )
-    return Station(settings, engine, sessions, archive, service, revision)
+    accounts = AccountService(sessions)
+    if accounts.bootstrap(settings.auth) is not None:
+        log.warning("created the bootstrap admin %r", settings.auth.bootstrap_admin)
+    return Station(
+        settings, engine, sessions, archive, service, revision, accounts, _signer(settings)
+    )
+
+
+def _signer(settings: StationSettings) -> SessionSigner:
+    """The session signer: the settings' key, else a random one for this process."""
+    key = settings.auth.secret_key
+    secret = key.get_secret_value().encode() if key is not None else secrets.token_bytes(32)
+    return SessionSigner(secret, hours=settings.auth.session_hours)
 
 
 def _sweep(session: Session, archive: ImageArchive, days: int | None) -> int:

@@ -33,7 +33,7 @@ class InspectionPool:
     """
 
     def __init__(self, cells: list[CellSettings], workers: int) -> None:
-        self._cells = [c.model_dump(mode="json") for c in cells]
+        self._cells = [c.model_dump(mode="json", exclude={"token"}) for c in cells]
         self._workers = workers
         self._executor = self._start()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from castsight.errors import InputError
@@ -33,6 +33,9 @@ class CellSettings(BaseModel):
     """Views every part must have (None: the plan's, else the model's taught views)."""
     calibration: Path | None = None
     """The cell's dark/flat frames (a folder with dark.tif, flat.tif); None: none."""
+    token: SecretStr | None = Field(None, min_length=16)
+    """The cell's upload token (``Authorization: Bearer TOKEN`` on POST /api/parts);
+    None: the cell cannot upload over HTTP (no anonymous writes)."""
 
 
 class StorageSettings(BaseModel):
@@ -71,6 +74,28 @@ class MqttSettings(BaseModel):
     """How long a publish may wait for the broker's acknowledgement."""
 
 
+class AuthSettings(BaseModel):
+    """Who may do what: session cookies for people, the first admin."""
+
+    secret_key: SecretStr | None = Field(None, min_length=32)
+    """Signs session cookies and CSRF tokens (None: a random key per process, so
+    sessions end when the station restarts)."""
+    session_hours: float = Field(12.0, gt=0)
+    """A login lasts this long."""
+    cookie_secure: bool = False
+    """Send the session cookie over HTTPS only (set it behind a TLS proxy)."""
+    bootstrap_admin: str | None = Field(None, min_length=1, max_length=100)
+    """Created as an admin at start when the station has no user yet."""
+    bootstrap_password: SecretStr | None = Field(None, min_length=8)
+    """The bootstrap admin's password (``CASTSIGHT_AUTH__BOOTSTRAP_PASSWORD``)."""
+
+    @model_validator(mode="after")
+    def _bootstrap_pair(self) -> AuthSettings:
+        if (self.bootstrap_admin is None) != (self.bootstrap_password is None):
+            raise ValueError("bootstrap_admin and bootstrap_password go together")
+        return self
+
+
 class SignalSettings(BaseModel):
     """Line signals."""
 
@@ -87,6 +112,7 @@ class StationSettings(BaseSettings):
     cells: list[CellSettings]
     storage: StorageSettings = StorageSettings()
     signals: SignalSettings = SignalSettings()
+    auth: AuthSettings = AuthSettings()
     workers: int = Field(2, ge=1)
     """Worker processes inspecting parts."""
     inspection_timeout_s: float = Field(120.0, gt=0)
@@ -190,6 +216,7 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
 
 
 __all__ = [
+    "AuthSettings",
     "CellSettings",
     "MqttSettings",
     "SignalSettings",

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from castsight.station.main import create_app
 from castsight.station.store.tables import PartRow, ViewRow
-from tests.station.builders import station_settings, view_bytes
+from tests.station.builders import CELL_AUTH, station_settings, view_bytes
 
 TIFF = view_bytes(".tif")
 
@@ -20,7 +20,7 @@ TIFF = view_bytes(".tif")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("bad")
     settings = station_settings(tmp, f"sqlite:///{tmp / 'station.db'}", max_view_bytes=len(TIFF))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=CELL_AUTH) as client:
         yield client
 
 
@@ -29,7 +29,7 @@ def view(name: str = "V01.tif", data: bytes = TIFF) -> tuple[str, tuple[str, byt
 
 
 CASES: list[tuple[str, dict[str, str], list[Any], int, str]] = [
-    ("unknown cell", {"serial": "P1", "cell": "nope"}, [view()], 422, "unknown cell"),
+    ("another cell", {"serial": "P1", "cell": "nope"}, [view()], 403, "not cell 'nope'"),
     (
         "wrong type",
         {"serial": "P1", "cell": "cell-1", "part_type": "wheel"},
@@ -37,7 +37,13 @@ CASES: list[tuple[str, dict[str, str], list[Any], int, str]] = [
         422,
         "inspects 'generic'",
     ),
-    ("no cell, unknown type", {"serial": "P1", "part_type": "wheel"}, [view()], 422, "part type"),
+    (
+        "no cell, wrong type",
+        {"serial": "P1", "part_type": "wheel"},
+        [view()],
+        422,
+        "inspects 'generic'",
+    ),
     ("no serial", {"cell": "cell-1"}, [view()], 422, "serial"),
     ("blank serial", {"serial": "  ", "cell": "cell-1"}, [view()], 422, "serial"),
     ("no views", {"serial": "P1", "cell": "cell-1"}, [], 422, "views"),

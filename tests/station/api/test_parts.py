@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from castsight.station.main import create_app
-from tests.station.builders import RecordingPublisher, station_settings, view_bytes
+from tests.station.builders import CELL_AUTH, RecordingPublisher, station_settings, view_bytes
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def client(
     tmp_path: Path, database_url: str, published: RecordingPublisher
 ) -> Iterator[TestClient]:
     app = create_app(station_settings(tmp_path, database_url), publishers=[published])
-    with TestClient(app) as client:
+    with TestClient(app, headers=CELL_AUTH) as client:
         yield client
 
 

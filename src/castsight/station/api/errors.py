@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from castsight.errors import CastsightError, InputError
 from castsight.station.exceptions import (
+    CsrfError,
+    ForbiddenError,
+    NotAuthenticatedError,
     PartNotFoundError,
     UnknownCellError,
     UnsupportedViewError,
@@ -18,6 +21,9 @@ STATUS: tuple[tuple[type[CastsightError], int], ...] = (
     (UnsupportedViewError, 415),
     (UnknownCellError, 422),
     (PartNotFoundError, 404),
+    (NotAuthenticatedError, 401),
+    (ForbiddenError, 403),
+    (CsrfError, 403),
     (InputError, 422),
     (CastsightError, 400),
 )
@@ -33,13 +39,16 @@ def status_of(err: CastsightError) -> int:
     return next(code for kind, code in STATUS if isinstance(err, kind))
 
 
-async def _handle(request: Request, err: Exception) -> JSONResponse:
+async def _handle(request: Request, err: Exception) -> Response:
     assert isinstance(err, CastsightError)
+    if isinstance(err, NotAuthenticatedError) and request.url.path.startswith("/ui"):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return JSONResponse({"detail": str(err)}, status_code=status_of(err))
 
 
 def install(app: FastAPI) -> None:
-    """Answer every :class:`CastsightError` with its status and one line."""
+    """Answer every :class:`CastsightError` with its status and one line (a page that
+    needs a login redirects to the login page instead)."""
     app.add_exception_handler(CastsightError, _handle)
 
 

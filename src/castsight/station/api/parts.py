@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from castsight.station import intake
-from castsight.station.api.deps import SessionDep, StationDep
-from castsight.station.exceptions import PartNotFoundError, ViewTooLargeError
+from castsight.station.api.deps import SessionDep, StationDep, UploadingCellDep
+from castsight.station.exceptions import ForbiddenError, PartNotFoundError, ViewTooLargeError
 from castsight.station.lifecycle import Station
 from castsight.station.schemas import PartOut, SentenceOut, part_out, part_url
 from castsight.station.store import repo
@@ -57,6 +57,7 @@ def _part(station: Station, part_id: int) -> PartOut:
 )
 async def post_part(
     station: StationDep,
+    uploader: UploadingCellDep,
     response: Response,
     serial: Annotated[str, Form(description="The part's serial.")],
     views: Annotated[list[UploadFile], File(description="The views: TIFF, PNG, DICONDE.")],
@@ -67,11 +68,14 @@ async def post_part(
     ] = True,
 ) -> PartOut:
     """Receive a part: stored durably, then inspected by a worker; answered with its
-    record (201) when sentenced within ``answer_within_s``, else 202 with its URL."""
+    record (201) when sentenced within ``answer_within_s``, else 202 with its URL.
+    Only a cell sends parts, with its token, for itself (the cell may be left out)."""
+    if cell is not None and cell != uploader:
+        raise ForbiddenError(None, f"the token is cell {uploader!r}'s, not cell {cell!r}'s")
     limit = station.settings.max_view_bytes
     uploaded = tuple([await _read(v, limit) for v in views])
     part_id = await run_in_threadpool(
-        _receive, station, intake.PartUpload(serial, cell, part_type, uploaded)
+        _receive, station, intake.PartUpload(serial, uploader, part_type, uploaded)
     )
     station.service.schedule(part_id)
     done = wait and await station.service.wait(part_id, station.settings.answer_within_s)

@@ -21,6 +21,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,14 +46,19 @@ class Base(DeclarativeBase):
 
 
 class UserRow(Base):
-    """A person who reviews parts or changes plans and models (roles come later)."""
+    """A person: operator (views), inspector (reviews), engineer (plans, models) or
+    admin (users); see :mod:`castsight.station.auth.roles`."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    """argon2id; None: the user cannot log in."""
     created_at: Mapped[dt.datetime] = mapped_column(Stamp)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
+    """False: the user cannot log in and open sessions end (users are never deleted:
+    the audit trail names them)."""
 
 
 class PlanRow(Base):
@@ -174,8 +181,13 @@ class ReviewRow(Base):
     part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     verdict: Mapped[str] = mapped_column(String(20))
+    """accepted (the part is good) | rejected (the part is scrap)."""
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime] = mapped_column(Stamp)
+    machine_sentence: Mapped[str | None] = mapped_column(String(10))
+    """The machine's sentence the reviewer saw (OK, NG, REVIEW)."""
+    overturned: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    """The verdict contradicts a decided machine sentence (NG accepted, OK rejected)."""
 
 
 class AuditRow(Base):

@@ -1,0 +1,116 @@
+"""People: the first admin, new users, logins; every login (and each failed one) and
+every user created goes to the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from castsight.errors import InputError
+from castsight.station.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from castsight.station.auth.roles import Role
+from castsight.station.settings import AuthSettings
+from castsight.station.store import accounts, repo
+
+
+@dataclass(frozen=True)
+class User:
+    """A logged-in person, as the routes and pages see them."""
+
+    id: int
+    name: str
+    role: Role
+
+
+class AccountService:
+    """Users and logins on the station's store.
+
+    Parameters
+    ----------
+    sessions : sessionmaker
+        A session per call.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def bootstrap(self, auth: AuthSettings) -> User | None:
+        """Create the settings' bootstrap admin when the station has no user yet."""
+        if auth.bootstrap_admin is None or auth.bootstrap_password is None:
+            return None
+        with self.sessions() as session:
+            if accounts.count_users(session) > 0:
+                return None
+            user = self._create(
+                session,
+                name=auth.bootstrap_admin,
+                role=Role.ADMIN,
+                password=auth.bootstrap_password.get_secret_value(),
+                actor="station",
+            )
+            session.commit()
+            return user
+
+    def create_user(self, *, name: str, role: Role, password: str, by: User) -> User:
+        """A new user, created by an admin.
+
+        Raises
+        ------
+        InputError
+            ``by`` is no admin, the name is taken or the password shorter than 8.
+        """
+        if by.role is not Role.ADMIN:
+            raise InputError(None, f"{by.name} is no admin: cannot create users")
+        with self.sessions() as session:
+            user = self._create(session, name=name, role=role, password=password, actor=by.name)
+            session.commit()
+            return user
+
+    def _create(
+        self, session: Session, *, name: str, role: Role, password: str, actor: str
+    ) -> User:
+        if len(password) < 8:
+            raise InputError(None, "a password needs at least 8 characters")
+        if not name.strip() or accounts.user_by_name(session, name) is not None:
+            raise InputError(None, f"the user name {name!r} is empty or taken")
+        row = accounts.add_user(
+            session, name=name, role=role.value, password_hash=hash_password(password)
+        )
+        repo.audit(session, action="user_created", actor=actor, detail={"user": name, "role": role})
+        return User(row.id, row.name, role)
+
+    def login(self, name: str, password: str, *, client: str | None = None) -> User | None:
+        """The user when ``password`` is theirs and they are active; None otherwise.
+        Both outcomes are audited."""
+        with self.sessions() as session:
+            row = accounts.user_by_name(session, name)
+            stored = row.password_hash if row is not None and row.password_hash else DUMMY_HASH
+            ok = verify_password(stored, password) and row is not None and row.active
+            repo.audit(
+                session,
+                action="login" if ok else "login_failed",
+                actor=name[:100],
+                detail={"client": client},
+            )
+            session.commit()
+            if not ok or row is None:
+                return None
+            return User(row.id, row.name, Role.parse(row.role))
+
+    def logout(self, user: User) -> None:
+        """Audit a logout."""
+        with self.sessions() as session:
+            repo.audit(session, action="logout", actor=user.name)
+            session.commit()
+
+    def user(self, user_id: int) -> User | None:
+        """The active user ``user_id`` (a session's owner), or None."""
+        with self.sessions() as session:
+            row = accounts.user_by_id(session, user_id)
+            if row is None or not row.active:
+                return None
+            return User(row.id, row.name, Role.parse(row.role))
+
+
+__all__ = ["AccountService", "User"]
