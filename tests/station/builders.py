@@ -10,7 +10,12 @@ from pydantic import SecretStr
 
 from castsight.io import write_radiograph
 from castsight.radiograph import Radiograph
-from castsight.station.settings import CellSettings, StationSettings, StorageSettings
+from castsight.station.settings import (
+    AuthSettings,
+    CellSettings,
+    StationSettings,
+    StorageSettings,
+)
 from castsight.station.signals import SentenceMessage
 
 
@@ -29,8 +34,13 @@ CELL_AUTH = {"Authorization": f"Bearer {TOKEN}"}
 """Headers of a request sent by cell-1."""
 
 
+ADMIN = ("root", "root-pass-1")
+"""The bootstrap admin of :func:`station_settings`: name, password."""
+
+
 def station_settings(tmp_path: Path, database_url: str, **changes: object) -> StationSettings:
-    """One cell (generic plan, local detector), one worker, storage in ``tmp_path``."""
+    """One cell (generic plan, local detector), one worker, storage in ``tmp_path``, the
+    bootstrap admin :data:`ADMIN`."""
     cell = CellSettings(
         name="cell-1", part_type="generic", detector="local", token=SecretStr(TOKEN)
     )
@@ -40,6 +50,7 @@ def station_settings(tmp_path: Path, database_url: str, **changes: object) -> St
         "storage": storage,
         "workers": 1,
         "inspection_timeout_s": 60.0,
+        "auth": AuthSettings(bootstrap_admin=ADMIN[0], bootstrap_password=SecretStr(ADMIN[1])),
         **changes,
     }
     return StationSettings.model_validate(values)
@@ -58,3 +69,60 @@ class RecordingPublisher:
 
     def close(self) -> None:
         pass
+
+
+def seed_part(
+    settings: StationSettings,
+    *,
+    serial: str,
+    sentence: str,
+    views: int = 2,
+) -> int:
+    """A part already inspected, in the store of ``settings`` (schema upgraded): its views
+    archived, a record with one pore per view, the machine's ``sentence``; its id."""
+    import datetime as dt
+
+    from castsight.station.store import migrate, repo
+    from castsight.station.store.archive import ImageArchive
+    from castsight.station.store.engine import make_engine, session_factory
+    from castsight.station.store.mappers import MachineSentence
+
+    engine = make_engine(settings.storage.database())
+    migrate.upgrade(engine)
+    archive = ImageArchive(settings.storage.archive())
+    new = []
+    for k in range(views):
+        data = view_bytes(seed=k)
+        new.append(repo.NewView(f"V{k + 1:02d}", f"V{k + 1:02d}.tif", archive.put(data), len(data)))
+    record = {
+        "serial": serial,
+        "sentence": sentence,
+        "findings": [
+            {"rule": "max_size", "zone": "whole", "view": "V01", "sentence": sentence,
+             "message": f"V01#0: pore too large ({sentence})"}
+        ],
+        "views": [
+            {"view": v.name, "status": "inspected", "indications": [
+                {"id": f"{v.name}#0", "bbox": [30.0, 40.0, 8.0, 6.0], "kind": "pore",
+                 "zone": "whole", "score": 0.9}
+            ]}
+            for v in new
+        ],
+    }  # fmt: skip
+    outcome = MachineSentence(
+        sentence=sentence,
+        no_test=False,
+        reasons=(f"V01#0: pore too large ({sentence})",),
+        record=record,
+        software="test",
+        plan_sha256="ab" * 32,
+        model_sha256=None,
+        inspected_at=dt.datetime.now(dt.UTC),
+    )
+    with session_factory(engine)() as session:
+        part = repo.add_part(session, serial=serial, cell="cell-1", part_type="generic", views=new)
+        repo.add_sentence(session, part, outcome)
+        session.commit()
+        part_id = part.id
+    engine.dispose()
+    return part_id

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from castsight.station.accounts import AccountService
 from castsight.station.auth.cookies import SessionSigner
 from castsight.station.pool import InspectionPool
+from castsight.station.reviews import ReviewService
 from castsight.station.service import StationService
 from castsight.station.settings import StationSettings
 from castsight.station.signals import Publisher
@@ -43,6 +44,7 @@ class Station:
     revision: str
     accounts: AccountService
     signer: SessionSigner
+    reviews: ReviewService
 
     def close(self) -> None:
         """Stop the workers and publishers, release the database."""
@@ -113,7 +115,15 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
     if accounts.bootstrap(settings.auth) is not None:
         log.warning("created the bootstrap admin %r", settings.auth.bootstrap_admin)
     return Station(
-        settings, engine, sessions, archive, service, revision, accounts, _signer(settings)
+        settings,
+        engine,
+        sessions,
+        archive,
+        service,
+        revision,
+        accounts,
+        _signer(settings),
+        ReviewService(sessions, archive),
     )
 
 

@@ -17,6 +17,7 @@ from castsight.station.api import errors, health, parts
 from castsight.station.lifecycle import lifespan
 from castsight.station.settings import StationSettings
 from castsight.station.signals import Publisher
+from castsight.station.ui import pages
 
 
 def create_app(settings: StationSettings, *, publishers: Sequence[Publisher] = ()) -> FastAPI:
@@ -39,6 +40,7 @@ def create_app(settings: StationSettings, *, publishers: Sequence[Publisher] = (
     errors.install(app)
     app.include_router(parts.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
     return app
 
 
