@@ -101,7 +101,7 @@ def _add_guided(model: Path) -> None:
     from castsight.detect.guided import GUIDED_NORMALISATION
     from castsight.detect.learned import LearnedSettings
     from castsight.learn.export import export_onnx
-    from castsight.learn.teach_guided import initial_guided_network
+    from castsight.learn.guided_network import initial_guided_network
     from castsight.model import load_artifact, save_artifact
     from castsight.model.artifact import LearnedPart
 

@@ -1,4 +1,4 @@
-"""Is the leave-one-out comparison (``learn.guided.leave_one_out``) what a new good part gives?
+"""Is the leave-one-out comparison (``learn.comparisons.leave_one_out``) what a new good part gives?
 
 Usage (from the repository root, after ``make bench`` or any simulated good set)::
 
@@ -20,11 +20,11 @@ from pathlib import Path
 from castsight.detect.reference import ReferenceDetector
 from castsight.io import read_radiograph
 from castsight.io.parts import discover_parts
-from castsight.learn.guided import loo_score
+from castsight.learn.comparisons import loo_score
 from castsight.model.artifact import load_artifact
 from castsight.preprocess.prepare import load_calibration
 from castsight.preprocess.prepare import prepare as prepare_image
-from castsight.teach.reference import learn_reference
+from castsight.teach.statistics import learn_reference
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from castsight.io.parts import discover_parts
 from castsight.learn.net import DefectNet
-from castsight.learn.teach import TeachSettings, Trained, finish_learned, learn_network
+from castsight.learn.network import TeachSettings, Trained, finish_learned, learn_network
 from castsight.learn.train import load_checkpoint, save_checkpoint
 from castsight.model import save_artifact
 from castsight.preprocess.prepare import Calibration, load_calibration

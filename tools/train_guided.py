@@ -1,6 +1,6 @@
 """Train the ``guided`` network on a series' good parts (outside ``castsight teach``).
 
-The good parts' reference comparisons, leave-one-out (:mod:`castsight.learn.guided`),
+The good parts' reference comparisons, leave-one-out (:mod:`castsight.learn.comparisons`),
 with defects superimposed; a checkpoint (``--checkpoint``, written every minute)
 and its ONNX export beside it (``.onnx``). For measuring on the standard
 bench, and for training on a lent GPU::
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from castsight.io.parts import discover_parts
+from castsight.learn.comparisons import GuidedSampleMaker
 from castsight.learn.export import export_onnx, verify_onnx
-from castsight.learn.guided import GuidedSampleMaker
+from castsight.learn.guided_network import training_crops
 from castsight.learn.synth import SynthSettings
-from castsight.learn.teach_guided import training_crops
 from castsight.learn.train import TrainSettings, load_checkpoint, save_checkpoint, train
 from castsight.model.artifact import load_artifact
 from castsight.preprocess.prepare import load_calibration
@@ -66,7 +66,7 @@ def main() -> None:
     if args.reference_model is not None:
         refs = load_artifact(args.reference_model).reference()
     else:
-        from castsight.teach.reference import learn_reference
+        from castsight.teach.statistics import learn_reference
 
         refs = learn_reference(parts, cal)
         print(f"reference learned at {time.perf_counter() - t0:.0f} s", flush=True)

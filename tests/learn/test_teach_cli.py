@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from castsight.detect.learned import LearnedDetector
 from castsight.io import write_radiograph
-from castsight.learn import teach as teach_module
+from castsight.learn import network as network_module
 from castsight.model import load_artifact
 from castsight.preprocess.prepare import prepare
 from tests.learn.conftest import good_image, write_good_parts
@@ -90,7 +90,7 @@ def test_interrupted_teach_leaves_no_model(tmp_path: Path, monkeypatch: pytest.M
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(teach_module, "train", interrupted)
+    monkeypatch.setattr(network_module, "train", interrupted)
     out = tmp_path / "model"
     result = CliRunner().invoke(_app(), ["teach", "--good", str(good), "--out", str(out), *FAST])
     assert result.exit_code != 0  # click turns Ctrl-C into "Aborted!", exit 1

@@ -120,7 +120,7 @@ def test_checkpoint_round_trip_and_fine_tuning(tmp_path: Path) -> None:
 
 
 def test_a_model_with_weights_names_them_and_hashes_them(tmp_path: Path) -> None:
-    from castsight.learn.teach import initial_network
+    from castsight.learn.network import initial_network
     from castsight.learn.train import checkpoint_bytes
 
     net = _tiny_net()

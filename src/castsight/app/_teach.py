@@ -187,13 +187,13 @@ def _teach_network(
     """A network's part of the model (needs torch: the ``train`` extra): the guided
     detector's when ``refs`` (the reference just learned) are given, else the learned one's."""
     try:
-        from castsight.learn.teach import (
+        from castsight.learn.guided_network import initial_guided_network, teach_guided
+        from castsight.learn.network import (
             FINE_TUNE_LR,
             TeachSettings,
             initial_network,
             teach_learned,
         )
-        from castsight.learn.teach_guided import initial_guided_network, teach_guided
     except ImportError as err:
         raise CastsightError(
             None,

@@ -11,7 +11,7 @@ own fine structure around each pixel can tell the two apart, which a
 per-pixel test cannot.
 
 :func:`guided_input` makes its input (``CHANNELS`` x H x W), the same in
-training (:mod:`castsight.learn.guided`) and here:
+training (:mod:`castsight.learn.comparisons`) and here:
 
 1. the image's fine residual over its local noise (as the ``learned``
    detector sees it: where the edges are);

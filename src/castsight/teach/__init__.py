@@ -5,6 +5,6 @@ statistics the ``reference`` detector compares new images with; the model
 artifact (:mod:`castsight.model`) stores them.
 """
 
-from castsight.teach.reference import learn_reference, learn_view, reference_summary
+from castsight.teach.statistics import learn_reference, learn_view, reference_summary
 
 __all__ = ["learn_reference", "learn_view", "reference_summary"]

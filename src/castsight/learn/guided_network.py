@@ -1,9 +1,9 @@
 """Teach the ``guided`` detector's network from the good images a reference was learned from.
 
-As :mod:`castsight.learn.teach` does for the ``learned`` detector: the good
+As :mod:`castsight.learn.network` does for the ``learned`` detector: the good
 images are split (training, calibration, validation; seeded), training crops
 carry each image's leave-one-out comparison with the reference
-(:mod:`castsight.learn.guided`), defects are superimposed, the network is
+(:mod:`castsight.learn.comparisons`), defects are superimposed, the network is
 trained (by default fine-tuned from the shipped starting weights,
 ``castsight/data/guided-init.pt``), exported to ONNX and checked, its
 threshold is calibrated on the calibration images' leave-one-out
@@ -13,7 +13,7 @@ defects on the raw validation images and runs the whole guided detector
 (reference plus network) on their leave-one-out comparisons.
 
 Every image here was learned into the reference; leave-one-out makes each
-look like a new good part (see :func:`castsight.learn.guided.leave_one_out`).
+look like a new good part (see :func:`castsight.learn.comparisons.leave_one_out`).
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ from castsight.detect.learned import LearnedDetector, LearnedSettings
 from castsight.detect.reference import ReferenceDetector, ReferenceScore, ReferenceView
 from castsight.errors import InputError
 from castsight.learn.calibrate import choose_threshold, region_peaks, validate
+from castsight.learn.comparisons import GuidedCrop, GuidedSampleMaker, guided_crops_of, loo_score
 from castsight.learn.export import export_onnx, verify_onnx
-from castsight.learn.guided import GuidedCrop, GuidedSampleMaker, guided_crops_of, loo_score
 from castsight.learn.net import DefectNet
-from castsight.learn.synth import SynthSettings
-from castsight.learn.teach import (
+from castsight.learn.network import (
     Calibrations,
     Progress,
     TeachSettings,
@@ -47,6 +46,7 @@ from castsight.learn.teach import (
     read_good,
     split,
 )
+from castsight.learn.synth import SynthSettings
 from castsight.learn.train import checkpoint_bytes, train
 from castsight.model.artifact import LearnedPart
 from castsight.preprocess.prepare import PreparedImage, prepare

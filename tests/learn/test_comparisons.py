@@ -6,7 +6,7 @@ import numpy as np
 
 from castsight.detect.guided import CHANNELS
 from castsight.detect.reference import ReferenceScore, Registration
-from castsight.learn.guided import (
+from castsight.learn.comparisons import (
     GuidedSampleMaker,
     cut_guided_crops,
     leave_one_out,
