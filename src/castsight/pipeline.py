@@ -84,7 +84,7 @@ class Inspector:
         expected_views: Sequence[str] | None = None,
     ) -> None:
         """``expected_views``: the views every part must have when the plan names none
-        (a model's taught views, :func:`castsight.model.detectors.model_detectors`)."""
+        (a model's taught views, :func:`castsight.app.detectors.model_detectors`)."""
         self.plan = plan
         self.expected_views = plan.expected_views or (
             list(expected_views) if expected_views else None

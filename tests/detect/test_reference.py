@@ -133,7 +133,7 @@ def test_an_image_of_unknown_name_is_matched_to_its_view(
     series: Path, detector: ReferenceDetector
 ) -> None:
     from castsight.detect.local import LocalDetector
-    from castsight.model.detectors import ViewMatcher
+    from castsight.detect.matcher import ViewMatcher
 
     matcher = ViewMatcher(detector, LocalDetector())
     assert matcher.name == "reference|local"

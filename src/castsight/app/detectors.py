@@ -23,6 +23,7 @@ load only when built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,7 @@ class ModelDetectors:
     model_info: dict[str, str]
     """Path, content sha256 and part type, for each record."""
     expected_views: tuple[str, ...]
-    """The views every part must show (:func:`~castsight.model.detectors.taught_views`)."""
+    """The views every part must show (:func:`taught_views`)."""
 
 
 def _local() -> Detector:
@@ -81,11 +82,11 @@ def _reference_for(
 ) -> DetectorFor:
     """The reference detector (guided when ``network`` is given) for the views ``refs``
     knows, a view of another name matched by registration
-    (:class:`~castsight.model.detectors.ViewMatcher`), else ``fallback``."""
+    (:class:`~castsight.detect.matcher.ViewMatcher`), else ``fallback``."""
     from castsight.detect.guided import GuidedDetector
     from castsight.detect.learned import LearnedDetector
+    from castsight.detect.matcher import ViewMatcher
     from castsight.detect.reference import ReferenceDetector
-    from castsight.model.detectors import ViewMatcher
 
     if not refs:
         return lambda _view: fallback
@@ -195,6 +196,16 @@ def check_detector(name: str) -> DetectorMode:
         ) from None
 
 
+def taught_views(views: tuple[str, ...]) -> list[str]:
+    """The model's views a part must show: those taught by name. Views found by
+    registration among loose images (``pose01``, ...) have no name a part carries.
+
+    >>> taught_views(("V01", "V02")), taught_views(("pose01", "pose02"))
+    (['V01', 'V02'], [])
+    """
+    return [v for v in views if not re.fullmatch(r"pose\d+", v)]
+
+
 def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> ModelDetectors:
     """The detectors of mode ``mode`` built from the model folder ``model``.
 
@@ -209,7 +220,6 @@ def model_detectors(model: Path, plan: InspectionPlan, mode: str = "auto") -> Mo
     True
     """
     from castsight.model.artifact import load_artifact
-    from castsight.model.detectors import taught_views
 
     chosen = check_detector(mode)
     artifact = load_artifact(model)

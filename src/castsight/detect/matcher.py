@@ -1,26 +1,12 @@
-"""What a model's views mean to inspection: the views a part must show
-(:func:`taught_views`) and the detector of an image whose view name the model was not
-taught (:class:`ViewMatcher`). Which detector judges which view is decided by the
-registry of detector modes, :mod:`castsight.app.detectors`."""
+"""The detector of an image whose view name the model was not taught: the ``reference``
+detector of the view it registers to (loose images, renamed files), else a fallback."""
 
 from __future__ import annotations
-
-import re
 
 from castsight.detect.base import Detector, Indication, Judged
 from castsight.detect.guided import GuidedDetector
 from castsight.detect.reference import ReferenceDetector
 from castsight.preprocess.prepare import PreparedImage
-
-
-def taught_views(views: tuple[str, ...]) -> list[str]:
-    """The model's views a part must show: those taught by name. Views found by
-    registration among loose images (``pose01``, ...) have no name a part carries.
-
-    >>> taught_views(("V01", "V02")), taught_views(("pose01", "pose02"))
-    (['V01', 'V02'], [])
-    """
-    return [v for v in views if not re.fullmatch(r"pose\d+", v)]
 
 
 class ViewMatcher:
@@ -41,6 +27,3 @@ class ViewMatcher:
         if view is None:
             return self.fallback.detect_judged(image)
         return self.reference.detect_judged(image, view, registration)
-
-
-__all__ = ["ViewMatcher", "taught_views"]
