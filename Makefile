@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # torch is only for training (teach extra); pin the CPU build on the machines' disk.
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint install dev clean bench default-model peer-env peer-test
+.PHONY: demo test lint install dev clean bench default-model peer-env peer-test browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,16 @@ lint: dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Debian's chromium for the review UI's browser test (Playwright drives it; never
+# `playwright install`, which downloads a browser of its own). Installed when missing.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  command -v apt-get >/dev/null || { echo "make: no $(CHROMIUM) and no apt-get: install chromium" >&2; exit 1; }; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 # pytest's exit 5 (no test collected) must fail, never pass silently.
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
