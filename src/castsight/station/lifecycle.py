@@ -102,6 +102,12 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         from castsight.station.signals.mqtt import MqttPublisher
 
         all_publishers.append(MqttPublisher(settings.signals.mqtt))
+    if settings.signals.opcua.enabled:
+        from castsight.station.signals.opcua import OpcuaPublisher
+
+        all_publishers.append(
+            OpcuaPublisher(settings.signals.opcua, [c.name for c in settings.cells])
+        )
     pool = InspectionPool(settings.cells, settings.workers)
     service = StationService(
         settings,

@@ -74,6 +74,29 @@ class MqttSettings(BaseModel):
     """How long a publish may wait for the broker's acknowledgement."""
 
 
+class OpcuaSettings(BaseModel):
+    """The OPC UA server: per cell a result object in the manner of OPC 40100 (Machine
+    Vision), updated as each sentence is stored. No security policy yet (plain
+    ``opc.tcp``, anonymous read-only): keep it on the cell's network."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    """The address the server binds (``0.0.0.0``: every interface)."""
+    port: int = Field(4840, ge=1, le=65535)
+    namespace: str = Field("urn:castsight:station", min_length=1)
+    """The namespace URI of the station's nodes."""
+    timeout_s: float = Field(5.0, gt=0)
+    """How long starting the server or writing a result may take."""
+
+    def endpoint(self) -> str:
+        """The endpoint URL.
+
+        >>> OpcuaSettings(port=4841).endpoint()
+        'opc.tcp://127.0.0.1:4841/castsight/'
+        """
+        return f"opc.tcp://{self.host}:{self.port}/castsight/"
+
+
 class AuthSettings(BaseModel):
     """Who may do what: session cookies for people, the first admin."""
 
@@ -100,6 +123,7 @@ class SignalSettings(BaseModel):
     """Line signals."""
 
     mqtt: MqttSettings = MqttSettings()
+    opcua: OpcuaSettings = OpcuaSettings()
 
 
 class StationSettings(BaseSettings):
@@ -219,6 +243,7 @@ __all__ = [
     "AuthSettings",
     "CellSettings",
     "MqttSettings",
+    "OpcuaSettings",
     "SignalSettings",
     "StationSettings",
     "StorageSettings",

@@ -1,5 +1,5 @@
 """Signals to the line: a :class:`Publisher` per protocol gets each part's
-:class:`SentenceMessage` as soon as it is stored (MQTT now; OPC UA next).
+:class:`SentenceMessage` as soon as it is stored (MQTT, OPC UA).
 
 >>> import datetime as dt
 >>> t = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
