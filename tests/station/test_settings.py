@@ -16,11 +16,13 @@ cells:
     plan: giga-underbody
     model: models/gu
     expected_views: [V01, V02]
+    watch: {path: incoming/cell-1, settle_s: 3}
 storage:
   data_dir: data
   retention_days: 30
 signals:
   mqtt: {enabled: true, topic_prefix: plant/xray}
+  opcua: {enabled: true, port: 4841}
 """
 
 
@@ -34,6 +36,9 @@ def test_yaml_file_with_relative_paths(tmp_path: Path) -> None:
     assert s.storage.database() == f"sqlite:///{(tmp_path / 'data' / 'castsight.db')}"
     assert s.storage.archive() == tmp_path / "data" / "archive"
     assert s.signals.mqtt.enabled and s.signals.mqtt.port == 1883
+    assert s.signals.opcua.endpoint() == "opc.tcp://127.0.0.1:4841/castsight/"
+    assert cell.watch is not None and cell.watch.path == tmp_path / "incoming" / "cell-1"
+    assert (cell.watch.settle_s, cell.watch.poll_s) == (3.0, 1.0)
 
 
 def test_environment_wins_over_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ again. On stop, parts in flight stay ``received`` for the next start."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import secrets
@@ -19,14 +20,17 @@ from starlette.concurrency import run_in_threadpool
 
 from castsight.station.accounts import AccountService
 from castsight.station.auth.cookies import SessionSigner
+from castsight.station.intake import PartUpload
+from castsight.station.intake import receive as receive_part
 from castsight.station.pool import InspectionPool
 from castsight.station.reviews import ReviewService
 from castsight.station.service import StationService
-from castsight.station.settings import StationSettings
+from castsight.station.settings import CellSettings, StationSettings
 from castsight.station.signals import Publisher
 from castsight.station.store import migrate, repo
 from castsight.station.store.archive import ImageArchive
 from castsight.station.store.engine import make_engine, session_factory
+from castsight.station.watch import FolderWatcher
 from castsight.station.worker import build_cell_inspector
 
 log = logging.getLogger("castsight.station")
@@ -133,6 +137,16 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
     )
 
 
+def watcher(station: Station, cell: CellSettings) -> FolderWatcher:
+    """The folder watcher of ``cell``: parts received as over HTTP, then inspected."""
+
+    def receive(upload: PartUpload) -> int:
+        with station.sessions() as session:
+            return receive_part(session, upload, settings=station.settings, archive=station.archive)
+
+    return FolderWatcher(cell, receive, station.service.schedule)
+
+
 def _signer(settings: StationSettings) -> SessionSigner:
     """The session signer: the settings' key, else a random one for this process."""
     key = settings.auth.secret_key
@@ -157,10 +171,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resumed = await station.service.resume()
         if resumed:
             log.warning("%d acknowledged parts had no sentence: inspecting them again", resumed)
-        yield
+        watchers = [
+            asyncio.create_task(watcher(station, cell).run(), name=f"watch-{cell.name}")
+            for cell in station.settings.cells
+            if cell.watch is not None
+        ]
+        try:
+            yield
+        finally:
+            for task in watchers:
+                task.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
     finally:
         await station.service.close()
         station.close()
 
 
-__all__ = ["Station", "lifespan", "start_station"]
+__all__ = ["Station", "lifespan", "start_station", "watcher"]

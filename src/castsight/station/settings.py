@@ -17,6 +17,16 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from castsight.errors import InputError
 
 
+class WatchSettings(BaseModel):
+    """A cell's watched folder (:mod:`castsight.station.watch`): a subfolder per part."""
+
+    path: Path
+    poll_s: float = Field(1.0, gt=0)
+    """Seconds between two looks at the folder."""
+    settle_s: float = Field(2.0, ge=0)
+    """A complete part's files must be unchanged (size, mtime) this long."""
+
+
 class CellSettings(BaseModel):
     """One X-ray cell: its part type, plan, active model and the views a part must have."""
 
@@ -36,6 +46,8 @@ class CellSettings(BaseModel):
     token: SecretStr | None = Field(None, min_length=16)
     """The cell's upload token (``Authorization: Bearer TOKEN`` on POST /api/parts);
     None: the cell cannot upload over HTTP (no anonymous writes)."""
+    watch: WatchSettings | None = None
+    """The cell's watched folder; None: none."""
 
 
 class StorageSettings(BaseModel):
@@ -234,6 +246,8 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
         if isinstance(cell, dict):
             fix(cell, "model")
             fix(cell, "calibration")
+            if isinstance(cell.get("watch"), dict):
+                fix(cell["watch"], "path")
             plan = cell.get("plan")
             if isinstance(plan, str) and plan.endswith((".yaml", ".yml")):
                 fix(cell, "plan")
@@ -247,5 +261,6 @@ __all__ = [
     "SignalSettings",
     "StationSettings",
     "StorageSettings",
+    "WatchSettings",
     "load_settings",
 ]
