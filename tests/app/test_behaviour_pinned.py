@@ -24,9 +24,9 @@ runner = CliRunner()
 
 PINNED = {
     "bench/local": "b631fd347dd333bf6983edd0baa5783b1da0e379eb4040a51c0c626c871d0e6b",
-    "bench/reference": "b0c9d36567ad35de278bfe8a7d4eabfcd75b302034a72ea8f31acb4d67d87d30",
+    "bench/reference": "dcaac0376051996c476ca9e023ef26db7df27dabda4fcd22d510bf2b2841da07",
     "inspect/local": "b631fd347dd333bf6983edd0baa5783b1da0e379eb4040a51c0c626c871d0e6b",
-    "inspect/model": "b0c9d36567ad35de278bfe8a7d4eabfcd75b302034a72ea8f31acb4d67d87d30",
+    "inspect/model": "dcaac0376051996c476ca9e023ef26db7df27dabda4fcd22d510bf2b2841da07",
     "demo/reference": "1e80b9c9d4c87438bb2828b741f76a87fbceb333c949ad03c50f0a2c5adeb1aa",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

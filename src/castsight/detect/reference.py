@@ -392,7 +392,7 @@ class ReferenceDetector:
         tpl, (modes, small_mask) = self._templates[view], small
         f = tpl.factor
         # the image in the anchor's frame, as the good images were when the modes were learned
-        flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+        flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LANCZOS4
         size = ref.mean.shape[::-1]
         warped = cv2.warpAffine(image.attenuation, reg.matrix, size, flags=flags,
                                 borderMode=cv2.BORDER_REFLECT)  # fmt: skip
