@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +64,19 @@ class RecordingPublisher:
 
     def __init__(self) -> None:
         self.messages: list[SentenceMessage] = []
+        self._told = threading.Condition()
 
     def publish(self, message: SentenceMessage) -> None:
-        self.messages.append(message)
+        with self._told:
+            self.messages.append(message)
+            self._told.notify_all()
+
+    def wait(self, count: int, timeout: float = 10.0) -> list[SentenceMessage]:
+        """The messages once ``count`` have come (the sentence is stored, then published:
+        a reader of the store may see it a moment before the line is told)."""
+        with self._told:
+            self._told.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
 
     def close(self) -> None:
         pass

@@ -49,7 +49,7 @@ def test_timeout_is_review_no_test_never_ok(tmp_path: Path) -> None:
         part = poll(client, answer.headers["location"])
     assert part["sentence"]["sentence"] == "REVIEW" and part["sentence"]["no_test"]
     assert part["sentence"]["reasons"] == ["inspection timed out after 0.001 s"]
-    assert [(m.sentence, m.no_test) for m in published.messages] == [("REVIEW", True)]
+    assert [(m.sentence, m.no_test) for m in published.wait(1)] == [("REVIEW", True)]
 
 
 def test_a_dead_worker_is_review_no_test_and_the_pool_recovers(tmp_path: Path) -> None:
@@ -97,4 +97,4 @@ def test_acknowledged_parts_are_inspected_at_the_next_start(
         parts = [poll(client, f"/api/parts/{i}") for i in ids]
     assert [(p["serial"], p["attempts"]) for p in parts] == [("P-0", 1), ("P-1", 1)]
     assert all(p["sentence"]["sentence"] in ("OK", "NG", "REVIEW") for p in parts)
-    assert sorted(m.serial for m in published.messages) == ["P-0", "P-1"]
+    assert sorted(m.serial for m in published.wait(2)) == ["P-0", "P-1"]

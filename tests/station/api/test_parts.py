@@ -45,8 +45,9 @@ def test_a_part_is_stored_inspected_answered_and_signalled(
     assert part["sentence"]["plan_sha256"] and part["record"]["serial"] == "P-001"
     assert [v["name"] for v in part["views"]] == ["V01", "V02", "V03"]
     assert all(v["status"] == "inspected" for v in part["views"])
-    assert [m.serial for m in published.messages] == ["P-001"]
-    assert published.messages[0].sentence == part["sentence"]["sentence"]
+    messages = published.wait(1)
+    assert [m.serial for m in messages] == ["P-001"]
+    assert messages[0].sentence == part["sentence"]["sentence"]
 
     listed = client.get("/api/parts").json()
     assert [p["id"] for p in listed] == [part["id"]] and listed[0]["record"] is None
