@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from castsight.detect.base import DETECTABLE_BLOCK
+
 F64 = NDArray[np.float64]
 Box = tuple[tuple[float, float, float], tuple[float, float, float]]
 VISIBILITY_MARGIN = 1.5
@@ -141,7 +143,7 @@ def confirm(
     box: Box,
     *,
     tolerance_mm: float,
-    block: int = 8,
+    block: int = DETECTABLE_BLOCK,
 ) -> list[Confirmation]:
     """Match ``candidates`` across views (see the module docstring), in their order.
 
