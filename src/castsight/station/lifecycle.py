@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from castsight.station.accounts import AccountService
 from castsight.station.auth.cookies import SessionSigner
+from castsight.station.dicom import DicomIntake
 from castsight.station.intake import PartUpload
 from castsight.station.intake import receive as receive_part
 from castsight.station.pool import InspectionPool
@@ -49,6 +50,8 @@ class Station:
     accounts: AccountService
     signer: SessionSigner
     reviews: ReviewService
+    expected_views: dict[str, list[str] | None] = field(default_factory=dict)
+    """Per cell, the views every part must have (its Inspector's; None: unknown)."""
 
     def close(self) -> None:
         """Stop the workers and publishers, release the database."""
@@ -72,9 +75,11 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
     sessions = session_factory(engine)
     archive = ImageArchive(settings.storage.archive())
     provenance: dict[str, tuple[str, str | None]] = {}
+    expected_views: dict[str, list[str] | None] = {}
     with sessions() as session:
         for cell in settings.cells:
             inspector = build_cell_inspector(cell)
+            expected_views[cell.name] = inspector.expected_views
             plan = repo.register_plan(
                 session,
                 sha256=inspector.plan.sha256,
@@ -134,6 +139,7 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         accounts,
         _signer(settings),
         ReviewService(sessions, archive),
+        expected_views,
     )
 
 
@@ -145,6 +151,20 @@ def watcher(station: Station, cell: CellSettings) -> FolderWatcher:
             return receive_part(session, upload, settings=station.settings, archive=station.archive)
 
     return FolderWatcher(cell, receive, station.service.schedule)
+
+
+def dicom_intake(station: Station) -> DicomIntake:
+    """The DICOM Storage SCP and spool: series received as over HTTP, then inspected (or,
+    never complete, sentenced REVIEW NoTest)."""
+
+    def receive(upload: PartUpload) -> int:
+        with station.sessions() as session:
+            return receive_part(session, upload, settings=station.settings, archive=station.archive)
+
+    def schedule(part_id: int, not_tested: str | None) -> None:
+        station.service.schedule(part_id, not_tested=not_tested)
+
+    return DicomIntake(station.settings, station.expected_views, receive, schedule)
 
 
 def _signer(settings: StationSettings) -> SessionSigner:
@@ -176,9 +196,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             for cell in station.settings.cells
             if cell.watch is not None
         ]
+        dicom = dicom_intake(station) if station.settings.dicom.enabled else None
+        app.state.dicom = dicom
+        if dicom is not None:
+            await run_in_threadpool(dicom.start)
+            watchers.append(asyncio.create_task(dicom.run(), name="dicom"))
         try:
             yield
         finally:
+            if dicom is not None:
+                await run_in_threadpool(dicom.stop)
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
@@ -187,4 +214,4 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         station.close()
 
 
-__all__ = ["Station", "lifespan", "start_station", "watcher"]
+__all__ = ["Station", "dicom_intake", "lifespan", "start_station", "watcher"]

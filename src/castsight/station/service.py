@@ -59,12 +59,14 @@ class StationService:
         self._done: dict[int, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def schedule(self, part_id: int) -> None:
-        """Start inspecting an acknowledged part (in the event loop's thread)."""
+    def schedule(self, part_id: int, *, not_tested: str | None = None) -> None:
+        """Start inspecting an acknowledged part (in the event loop's thread); with
+        ``not_tested``, sentence it REVIEW (NoTest) for that reason without inspecting it
+        (a part whose views never all came: :mod:`castsight.station.dicom`)."""
         if part_id in self._done:
             return
         self._done[part_id] = asyncio.Event()
-        task = asyncio.create_task(self._inspect(part_id), name=f"part-{part_id}")
+        task = asyncio.create_task(self._inspect(part_id, not_tested), name=f"part-{part_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -102,7 +104,7 @@ class StationService:
         with self.sessions() as session:
             return [p.id for p in repo.unsentenced(session)]
 
-    async def _inspect(self, part_id: int) -> None:
+    async def _inspect(self, part_id: int, not_tested: str | None = None) -> None:
         try:
             job = await run_in_threadpool(self._job, part_id)
             if job is None:
@@ -110,8 +112,13 @@ class StationService:
             timeout = self.settings.inspection_timeout_s
             plan, model = self.provenance.get(job.cell, (None, None))
             try:
-                record = await self.pool.inspect(job, timeout_s=timeout)
-                outcome = MachineSentence.from_record(record)
+                if not_tested is not None:
+                    outcome = MachineSentence.not_tested(
+                        not_tested, plan_sha256=plan, model_sha256=model
+                    )
+                else:
+                    record = await self.pool.inspect(job, timeout_s=timeout)
+                    outcome = MachineSentence.from_record(record)
             except TimeoutError:
                 outcome = MachineSentence.not_tested(
                     f"inspection timed out after {timeout:g} s",

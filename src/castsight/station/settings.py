@@ -109,6 +109,34 @@ class OpcuaSettings(BaseModel):
         return f"opc.tcp://{self.host}:{self.port}/castsight/"
 
 
+class DicomSettings(BaseModel):
+    """The DICOM C-STORE intake (:mod:`castsight.station.dicom`): a Storage SCP for cells
+    that push DICONDE; a part is one series (SeriesInstanceUID). Off by default."""
+
+    enabled: bool = False
+    ae_title: str = Field("CASTSIGHT", min_length=1, max_length=16, pattern=r"^[ -\[\]-~]+$")
+    """The station's AE title (the called AE title a cell's SCU gives)."""
+    host: str = "127.0.0.1"
+    """The address the SCP binds (``0.0.0.0``: every interface)."""
+    port: int = Field(11112, ge=0, le=65535)
+    """The SCP's port (0: any free one, logged)."""
+    calling_ae_titles: list[str] = []
+    """The cells' AE titles accepted (empty: any). DICOM has no password: keep the SCP
+    on the cells' network."""
+    spool_dir: Path | None = None
+    """Where received instances wait for their series to complete (None:
+    ``DATA_DIR/dicom-spool``)."""
+    series_timeout_s: float = Field(300.0, gt=0)
+    """A series whose expected views are not all there this long after its first one is
+    received as it is and sentenced REVIEW (NoTest), "missing view(s)"."""
+    poll_s: float = Field(1.0, gt=0)
+    """Seconds between two looks at the spool for series timed out."""
+
+    def spool(self, storage: StorageSettings) -> Path:
+        """The spool folder in force."""
+        return self.spool_dir or storage.data_dir / "dicom-spool"
+
+
 class AuthSettings(BaseModel):
     """Who may do what: session cookies for people, the first admin."""
 
@@ -149,6 +177,7 @@ class StationSettings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     signals: SignalSettings = SignalSettings()
     auth: AuthSettings = AuthSettings()
+    dicom: DicomSettings = DicomSettings()
     workers: int = Field(2, ge=1)
     """Worker processes inspecting parts."""
     inspection_timeout_s: float = Field(120.0, gt=0)
@@ -242,6 +271,9 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
     if isinstance(storage, dict):
         fix(storage, "data_dir")
         fix(storage, "archive_dir")
+    dicom = data.get("dicom")
+    if isinstance(dicom, dict):
+        fix(dicom, "spool_dir")
     for cell in data.get("cells") or []:
         if isinstance(cell, dict):
             fix(cell, "model")
@@ -256,6 +288,7 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
 __all__ = [
     "AuthSettings",
     "CellSettings",
+    "DicomSettings",
     "MqttSettings",
     "OpcuaSettings",
     "SignalSettings",
