@@ -23,6 +23,7 @@ from castsight.station.auth.cookies import SessionSigner
 from castsight.station.dicom import DicomIntake
 from castsight.station.intake import PartUpload
 from castsight.station.intake import receive as receive_part
+from castsight.station.monitor import StatisticsService
 from castsight.station.pool import InspectionPool
 from castsight.station.reviews import ReviewService
 from castsight.station.service import StationService
@@ -52,6 +53,12 @@ class Station:
     reviews: ReviewService
     expected_views: dict[str, list[str] | None] = field(default_factory=dict)
     """Per cell, the views every part must have (its Inspector's; None: unknown)."""
+
+    statistics: StatisticsService = field(init=False)
+    """The statistics and drift alarms (:mod:`castsight.station.monitor`)."""
+
+    def __post_init__(self) -> None:
+        self.statistics = StatisticsService(self.sessions, self.settings.statistics)
 
     def close(self) -> None:
         """Stop the workers and publishers, release the database."""
@@ -184,7 +191,8 @@ def _sweep(session: Session, archive: ImageArchive, days: int | None) -> int:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """FastAPI lifespan: start the station, inspect unfinished parts, stop it."""
+    """FastAPI lifespan: start the station, inspect unfinished parts, watch folders and
+    the statistics, stop it."""
     station = await run_in_threadpool(start_station, app.state.settings, app.state.publishers)
     app.state.station = station
     try:
@@ -196,6 +204,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             for cell in station.settings.cells
             if cell.watch is not None
         ]
+        watchers.append(asyncio.create_task(station.statistics.run(), name="statistics"))
         dicom = dicom_intake(station) if station.settings.dicom.enabled else None
         app.state.dicom = dicom
         if dicom is not None:

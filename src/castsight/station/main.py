@@ -2,8 +2,9 @@
 
 >>> from castsight.station.settings import CellSettings, StationSettings
 >>> app = create_app(StationSettings(cells=[CellSettings(name="c1", part_type="generic")]))
->>> sorted(app.openapi()["paths"])
-['/api/health', '/api/parts', '/api/parts/{part_id}', '/api/parts/{serial}/sentence']
+>>> sorted(app.openapi()["paths"])  # doctest: +NORMALIZE_WHITESPACE
+['/api/health', '/api/parts', '/api/parts/{part_id}', '/api/parts/{serial}/sentence',
+ '/api/statistics']
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from castsight import __version__
-from castsight.station.api import errors, health, parts
+from castsight.station.api import errors, health, parts, statistics
 from castsight.station.lifecycle import lifespan
 from castsight.station.settings import StationSettings
 from castsight.station.signals import Publisher
-from castsight.station.ui import pages
+from castsight.station.ui import pages, statistics_page
 
 
 def create_app(settings: StationSettings, *, publishers: Sequence[Publisher] = ()) -> FastAPI:
@@ -40,7 +41,9 @@ def create_app(settings: StationSettings, *, publishers: Sequence[Publisher] = (
     errors.install(app)
     app.include_router(parts.router)
     app.include_router(health.router)
+    app.include_router(statistics.router)
     app.include_router(pages.router)
+    app.include_router(statistics_page.router)
     return app
 
 

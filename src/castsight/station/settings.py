@@ -8,8 +8,10 @@ environment (``CASTSIGHT_`` variables, nested with ``__``, win over the file).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -166,6 +168,64 @@ class SignalSettings(BaseModel):
     opcua: OpcuaSettings = OpcuaSettings()
 
 
+class StatisticsSettings(BaseModel):
+    """The review UI's statistics and drift alarm (:mod:`castsight.station.statistics`).
+
+    >>> StatisticsSettings(shift_starts=["22:00", 360, "14:00"]).shift_starts
+    [datetime.time(6, 0), datetime.time(14, 0), datetime.time(22, 0)]
+    """
+
+    shift_starts: list[dt.time] = [dt.time(6), dt.time(14), dt.time(22)]
+    """Each shift's start (plant time); a shift lasts until the next, the last past
+    midnight. ``"06:00"``; YAML reads an unquoted 14:00 as 840, taken as minutes."""
+    timezone: str | None = None
+    """The plant's IANA time zone for the shifts (None: the station computer's)."""
+    window_days: float = Field(30.0, gt=0)
+    """The statistics cover the parts sentenced in the last this many days."""
+    subgroup_parts: int | None = Field(None, ge=2)
+    """A p-chart subgroup: this many consecutive parts (None: a shift)."""
+    baseline_subgroups: int = Field(20, ge=1)
+    """The centre line is the rate over the window's first this many judged subgroups;
+    until there are as many, the chart is provisional and nothing alarms."""
+    min_subgroup_parts: int = Field(10, ge=1)
+    """A shift with fewer parts is drawn, not judged."""
+    check_every_s: float = Field(60.0, gt=0)
+    """How often the station recomputes the figures (a drift alarm is audited when it
+    starts, and when it clears)."""
+
+    @field_validator("shift_starts", mode="before")
+    @classmethod
+    def _minutes(cls, starts: object) -> object:
+        if not isinstance(starts, list):
+            return starts
+        return [
+            dt.time(s // 60, s % 60) if isinstance(s, int) and 0 <= s < 24 * 60 else s
+            for s in starts
+        ]
+
+    @field_validator("shift_starts")
+    @classmethod
+    def _sorted(cls, starts: list[dt.time]) -> list[dt.time]:
+        if not starts or len(set(starts)) != len(starts):
+            raise ValueError(f"at least one shift start, each once (got {starts})")
+        return sorted(starts)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+    def tz(self) -> dt.tzinfo | None:
+        """The shifts' time zone (None: the station computer's, daylight saving time
+        included)."""
+        return ZoneInfo(self.timezone) if self.timezone is not None else None
+
+
 class StationSettings(BaseSettings):
     """Everything ``castsight serve`` needs; see the module docstring."""
 
@@ -190,6 +250,7 @@ class StationSettings(BaseSettings):
     max_views: int = Field(64, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    statistics: StatisticsSettings = StatisticsSettings()
 
     @field_validator("cells")
     @classmethod
@@ -293,6 +354,7 @@ __all__ = [
     "OpcuaSettings",
     "SignalSettings",
     "StationSettings",
+    "StatisticsSettings",
     "StorageSettings",
     "WatchSettings",
     "load_settings",

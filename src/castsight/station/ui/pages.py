@@ -104,6 +104,7 @@ def queue_page(
         csrf=_csrf(request, station),
         items=items,
         flash=flash,
+        alarms=station.statistics.current().alarms,
     )
 
 
