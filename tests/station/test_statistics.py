@@ -4,12 +4,13 @@ view, zone and kind, shifts (the night shift crossing midnight, a time zone)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from castsight.station.settings import StatisticsSettings
+from castsight.station.settings import StatisticsSettings, load_settings
 from castsight.station.statistics import (
     WHOLE_PART,
     Flag,
@@ -257,3 +258,14 @@ def test_statistics_settings() -> None:
         StatisticsSettings(timezone="Mars/Olympus")
     with pytest.raises(ValidationError, match="each once"):
         StatisticsSettings(shift_starts=["06:00", "06:00"])
+
+
+def test_shift_starts_from_yaml_quoted_or_not(tmp_path: Path) -> None:
+    path = tmp_path / "station.yaml"
+    path.write_text(
+        "cells: [{name: c1, part_type: generic}]\n"
+        'statistics: {shift_starts: [06:00, 14:00, "22:00"], subgroup_parts: 50}\n'
+    )
+    found = load_settings(path).statistics
+    assert found.shift_starts == [dt.time(6), dt.time(14), dt.time(22)]  # 14:00 is 840 in YAML
+    assert found.subgroup_parts == 50
