@@ -68,6 +68,12 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _span(box: Json) -> str:
+    if box["min"] is None:
+        return "-"
+    return f"{box['min']}-{box['max']} (median {_num(box['median'], 0)})"
+
+
 def _data_line(role: str, d: Json) -> str:
     box = d["box_px"]
     kinds = ", ".join(f"{k} {n}" for k, n in d["annotations_by_kind"].items())
@@ -76,7 +82,7 @@ def _data_line(role: str, d: Json) -> str:
     zero = d["median_residual_zero_share"]
     return (f"| {role} | {d['series']} ({d['ng_series']} NG) | {d['designs']} "
             f"({', '.join(d['families'])}) | {d['images']} | {d['annotations']} ({kinds}) | "
-            f"{box['min']}-{box['max']} (median {_num(box['median'], 0)}) | "
+            f"{_span(box)} | "
             f"{_num(grey, 1)} ({'-' if rel is None else f'{100 * rel:.0f} %'}) | "
             f"{'-' if zero is None else f'{100 * zero:.0f} %'} |")  # fmt: skip
 
