@@ -16,10 +16,14 @@ levels as stored otherwise), never on the attenuation: the SNR is the mean
 over the noise standard deviation in small homogeneous windows of the part
 (a plane removed per window, the flattest quarter by structure, their median),
 corrected for quantisation; noise below half a quantisation step cannot be
-measured and the SNR is then unknown (``None``, with the reason), not low.
+measured and the SNR is then unknown (``None``, with the reason), not low. So
+is the SNR of a windowed display export (uncalibrated, at most 10 bits used,
+clipped white or black by its window): its grey levels went through an unknown
+black level, gamma and filter (an unsharp mask amplifies the noise 1.5-2.5-fold),
+so mean over noise there is not the detector's SNR.
 Saturation is counted at the image's own clipping level (its largest code,
 when clipped pixels pile up there), and only where the clipped plateau is part
-rather than air.
+rather than air (in an export, a plateau reaching the image's edge is air).
 
 >>> import numpy as np
 >>> from castsight.radiograph import Radiograph
@@ -78,6 +82,15 @@ SNR_MIN_WINDOWS = 4
 """Fewer homogeneous part windows than this: the SNR is unknown."""
 SUB_STEP_NOISE = 0.5
 """Noise below this many quantisation steps cannot be told from quantisation: SNR unknown."""
+WINDOWED_SNR = (
+    "windowed display export (grey levels clipped at the window's white or black): its grey "
+    "levels are not proportional to the detector signal (black level, gamma and filtering "
+    "unknown), so the detector's SNR is not measurable on it"
+)
+"""Why the SNR of a windowed export is unknown (ASTM E2597 measures on the linear signal)."""
+WINDOW_CLIP_MIN_PCT = 0.1
+"""An export with at least this share of the view in a clipping plateau (white or black) was
+windowed for display: its grey levels are not proportional to the detector signal."""
 ASTM_SRB_UM = 88.6
 """SNR_N = SNR * 88.6 um / SRb (ASTM E2597 / EN ISO 17636-2 normalisation)."""
 CLIP_MIN_PX = 16
@@ -90,6 +103,10 @@ CLIP_RING_PX = (3, 8)
 CLIP_NEAR_FRACTION = 0.5
 """A ring pixel is near the clip when above the midpoint between the part's median and the
 clip level: a burnt-out section is still bright 3-8 px away, an air edge is not."""
+CLIP_NEAR_FRACTION_EXPORT = 0.25
+"""The same in a windowed export, whose gamma brightens the blurred edge of every hole and
+silhouette: a ring pixel must lie within a quarter of the way from the clip to the part's
+median (a burnt-out spot inside thin, bright metal; a cored hole's rim falls below it)."""
 
 
 @dataclass(frozen=True)
@@ -158,8 +175,8 @@ class ImageQuality:
 
     A figure that cannot be measured is ``None`` (never a number that looks bad):
     ``snr`` is ``None`` when the noise is below the quantisation step, when no
-    homogeneous part is left to measure it in, or when there is no part; the
-    reason is in ``snr_unknown``.
+    homogeneous part is left to measure it in, when the image is a windowed display
+    export, or when there is no part; the reason is in ``snr_unknown``.
     """
 
     signal_fraction: float
@@ -362,6 +379,8 @@ def _quality(m: _Measured, noise: NoiseEstimate, pitch_um: float | None) -> Imag
         snr, noise_lin, why = _window_snr(m.linear, m.mask, m.step)
     else:
         snr, noise_lin, why = None, None, "no part in the view"
+    if snr is not None and not m.calibrated and not raw_detector and _windowed(m):
+        snr, why = None, WINDOWED_SNR
     scale = 1.0
     if m.calibrated and noise_lin is not None:  # transmission -> grey levels
         lin_sub = m.linear[::4, ::4][m.mask[::4, ::4]]
@@ -382,6 +401,18 @@ def _quality(m: _Measured, noise: NoiseEstimate, pitch_um: float | None) -> Imag
         dark_pct=100.0 * int(dark) / n,
         pixel_pitch_um=pitch_um,
     )
+
+
+def _windowed(m: _Measured) -> bool:
+    """Whether an uncalibrated export was windowed for display: a clipping plateau at its
+    white (``clip``) or at grey level 0 over ``WINDOW_CLIP_MIN_PCT`` of the view."""
+    n = m.img.size
+    white = 100.0 * int(m.clipped.sum()) / n if m.clip is not None else 0.0
+    if white >= WINDOW_CLIP_MIN_PCT:
+        return True
+    zero = (m.img <= 0.0).view(np.uint8)
+    black = cv2.morphologyEx(zero, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return 100.0 * int(np.count_nonzero(black)) / n >= WINDOW_CLIP_MIN_PCT
 
 
 def _quantisation_step(img: NDArray[np.float32], mask: NDArray[np.bool_]) -> float:
@@ -501,14 +532,21 @@ def _saturated_part(m: _Measured, raw_detector: bool) -> int:
     section burnt out where it meets clipped air is read as air: the image cannot tell
     where the part ends.) Raw
     detector data clipped at full scale next to metal above ``RIM_PART_FRACTION`` of
-    full scale is over-exposed part too.
+    full scale is over-exposed part too. In a windowed export (at most 10 bits used) a
+    plateau reaching the image's edge is the air around the part, whited by the window
+    as such systems are set up: never part (its ring is the blurred, gamma-brightened
+    silhouette of the part's edge, which runs into the clip as gradually as burnt-out
+    metal does; a part cropped by the view and burnt out at the view's edge is read as
+    air).
     """
     img, clipped, clip, mask = m.img, m.clipped, m.clip, m.mask
     count = int(clipped.sum())
     if count == 0 or m.calibrated or clip is None:
         return count
+    export = not raw_detector  # a windowed export: its white is the air's level by design
     part_level = float(np.median(img[mask])) if mask.any() else 0.0
-    near = np.float32(clip - CLIP_NEAR_FRACTION * max(clip - part_level, 0.0))
+    fraction = CLIP_NEAR_FRACTION_EXPORT if export else CLIP_NEAR_FRACTION
+    near = np.float32(clip - fraction * max(clip - part_level, 0.0))
     detector_full = raw_detector and clip >= SATURATION_FRACTION * m.top
     labels, _ = ndi.label(clipped)
     inner, outer = CLIP_RING_PX
@@ -519,6 +557,8 @@ def _saturated_part(m: _Measured, raw_detector: bool) -> int:
     for lab, box in enumerate(ndi.find_objects(labels), start=1):
         if box is None:
             continue
+        if export and _touches_border(box, rows, cols):
+            continue  # the air around the part, whited by the window
         r0, r1 = max(box[0].start - outer, 0), min(box[0].stop + outer, rows)
         c0, c1 = max(box[1].start - outer, 0), min(box[1].stop + outer, cols)
         obj = (labels[r0:r1, c0:c1] == lab).view(np.uint8)
@@ -532,3 +572,10 @@ def _saturated_part(m: _Measured, raw_detector: bool) -> int:
         if gradual or (detector_full and float(np.median(values)) > RIM_PART_FRACTION * m.top):
             total += int(obj.sum())
     return total
+
+
+def _touches_border(box: tuple[slice, ...], rows: int, cols: int) -> bool:
+    """Whether the bounding ``box`` (of :func:`scipy.ndimage.find_objects`) reaches the
+    image's edge."""
+    r, c = box[0], box[1]
+    return bool(r.start == 0 or c.start == 0 or r.stop == rows or c.stop == cols)
