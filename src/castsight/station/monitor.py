@@ -91,10 +91,15 @@ class StatisticsService:
 
     async def run(self) -> None:
         """Recompute every ``check_every_s`` until cancelled (an error is logged, and the
-        next round comes)."""
+        next round comes). Cancelled mid-round, the round ends first: the station closes
+        its database after."""
         while True:
+            job = asyncio.ensure_future(run_in_threadpool(self.refresh))
             try:
-                await run_in_threadpool(self.refresh)
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                await asyncio.gather(job, return_exceptions=True)
+                raise
             except Exception:  # the station goes on; the next round tries again
                 log.exception("computing the statistics failed")
             await asyncio.sleep(self.settings.check_every_s)
