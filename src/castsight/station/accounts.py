@@ -1,8 +1,10 @@
-"""People: the first admin, new users, logins; every login (and each failed one) and
-every user created goes to the audit trail."""
+"""People: the first admin, users an admin creates, disables, enables or gives a new
+password, logins; every login (and each failed one) and every change to a user goes to
+the audit trail."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,8 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from castsight.errors import InputError
 from castsight.station.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from castsight.station.auth.roles import Role
+from castsight.station.exceptions import ForbiddenError, UserNotFoundError
 from castsight.station.settings import AuthSettings
 from castsight.station.store import accounts, repo
+from castsight.station.store.mappers import as_utc
+from castsight.station.store.tables import UserRow
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,30 @@ class User:
     id: int
     name: str
     role: Role
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the admin's page lists them."""
+
+    id: int
+    name: str
+    role: Role
+    active: bool
+    created_at: dt.datetime
+    can_log_in: bool
+    """Has a password (a user without one cannot log in)."""
+
+
+def _account(row: UserRow) -> Account:
+    return Account(
+        row.id,
+        row.name,
+        Role.parse(row.role),
+        row.active,
+        as_utc(row.created_at),
+        bool(row.password_hash),
+    )
 
 
 class AccountService:
@@ -66,6 +95,61 @@ class AccountService:
             user = self._create(session, name=name, role=role, password=password, actor=by.name)
             session.commit()
             return user
+
+    def accounts(self, *, by: User) -> list[Account]:
+        """Every user, active or not, by name (admins only).
+
+        Raises
+        ------
+        ForbiddenError
+        """
+        _admin(by, "list users")
+        with self.sessions() as session:
+            return [_account(row) for row in accounts.list_users(session)]
+
+    def set_active(self, user_id: int, active: bool, *, by: User) -> Account:
+        """Disable (``active`` False: no login, open sessions end) or enable a user;
+        audited. An admin cannot disable themselves (someone must be left to enable).
+
+        Raises
+        ------
+        ForbiddenError, UserNotFoundError
+        """
+        _admin(by, "disable or enable users")
+        if user_id == by.id and not active:
+            raise ForbiddenError(None, "an admin cannot disable themselves")
+        with self.sessions() as session:
+            row = _row(session, user_id)
+            if row.active != active:
+                row.active = active
+                repo.audit(
+                    session,
+                    action="user_enabled" if active else "user_disabled",
+                    actor=by.name,
+                    detail={"user": row.name, "role": row.role},
+                )
+            session.commit()
+            return _account(row)
+
+    def reset_password(self, user_id: int, password: str, *, by: User) -> Account:
+        """Give user ``user_id`` a new password (an admin's act, audited; the password
+        itself is never stored or logged).
+
+        Raises
+        ------
+        ForbiddenError, UserNotFoundError
+        InputError
+            The password is shorter than 8 characters.
+        """
+        _admin(by, "reset passwords")
+        if len(password) < 8:
+            raise InputError(None, "a password needs at least 8 characters")
+        with self.sessions() as session:
+            row = _row(session, user_id)
+            row.password_hash = hash_password(password)
+            repo.audit(session, action="password_reset", actor=by.name, detail={"user": row.name})
+            session.commit()
+            return _account(row)
 
     def _create(
         self, session: Session, *, name: str, role: Role, password: str, actor: str
@@ -113,4 +197,16 @@ class AccountService:
             return User(row.id, row.name, Role.parse(row.role))
 
 
-__all__ = ["AccountService", "User"]
+def _admin(user: User, what: str) -> None:
+    if user.role is not Role.ADMIN:
+        raise ForbiddenError(None, f"{user.name} ({user.role}) may not {what}: needs admin")
+
+
+def _row(session: Session, user_id: int) -> UserRow:
+    row = accounts.user_by_id(session, user_id)
+    if row is None:
+        raise UserNotFoundError(None, f"no user {user_id}")
+    return row
+
+
+__all__ = ["Account", "AccountService", "User"]

@@ -34,16 +34,32 @@ class CsrfError(CastsightError):
     """A write with a session cookie but without its CSRF token."""
 
 
+class ModelNotFoundError(CastsightError):
+    """No registered model of that id."""
+
+
+class UserNotFoundError(CastsightError):
+    """No user of that id."""
+
+
+class ActivationRefusedError(InputError):
+    """A model the station does not activate: its folder changed, it does not fit a
+    cell's plan or detector, it is already active, or it passed a challenge part."""
+
+
 class ReviewRefusedError(InputError):
     """A review the station does not take (no reason for an overturn, a part not sentenced)."""
 
 
 __all__ = [
+    "ActivationRefusedError",
     "CsrfError",
     "ForbiddenError",
+    "ModelNotFoundError",
     "NotAuthenticatedError",
     "ReviewRefusedError",
     "UnknownCellError",
     "UnsupportedViewError",
+    "UserNotFoundError",
     "ViewTooLargeError",
 ]

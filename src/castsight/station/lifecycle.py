@@ -1,7 +1,12 @@
-"""Start and stop: the schema upgraded to head (an unknown revision refused), each cell's
+"""Start and stop: the schema upgraded to head (an unknown revision refused), each part
+type's active model (the settings' one activated at a first start), each cell's
 Inspector built once here to check its plan and model (and record their hashes), the
 retention sweep, the worker pool, the publishers; then unfinished parts are inspected
-again. On stop, parts in flight stay ``received`` for the next start."""
+again. On stop, parts in flight stay ``received`` for the next start.
+
+An activated model whose folder no longer hashes to its sha256 does not stop the
+station: it is logged and audited (``model_refused``), and each part of its part type
+is sentenced REVIEW (NoTest) with the reason until another model is activated."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -23,6 +29,7 @@ from castsight.station.auth.cookies import SessionSigner
 from castsight.station.dicom import DicomIntake
 from castsight.station.intake import PartUpload
 from castsight.station.intake import receive as receive_part
+from castsight.station.models import ModelService
 from castsight.station.monitor import StatisticsService
 from castsight.station.pool import InspectionPool
 from castsight.station.reviews import ReviewService
@@ -33,7 +40,10 @@ from castsight.station.store import migrate, repo
 from castsight.station.store.archive import ImageArchive
 from castsight.station.store.engine import make_engine, session_factory
 from castsight.station.watch import FolderWatcher
-from castsight.station.worker import build_cell_inspector
+from castsight.station.worker import ModelRef, ModelRefusedError, build_cell_inspector
+
+if TYPE_CHECKING:
+    from castsight.pipeline import Inspector
 
 log = logging.getLogger("castsight.station")
 
@@ -51,6 +61,7 @@ class Station:
     accounts: AccountService
     signer: SessionSigner
     reviews: ReviewService
+    models: ModelService
     expected_views: dict[str, list[str] | None] = field(default_factory=dict)
     """Per cell, the views every part must have (its Inspector's; None: unknown)."""
 
@@ -81,11 +92,13 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
     revision = migrate.upgrade(engine)
     sessions = session_factory(engine)
     archive = ImageArchive(settings.storage.archive())
+    model_service = ModelService(settings, sessions)
+    active = model_service.start()
     provenance: dict[str, tuple[str, str | None]] = {}
     expected_views: dict[str, list[str] | None] = {}
     with sessions() as session:
         for cell in settings.cells:
-            inspector = build_cell_inspector(cell)
+            inspector = _checked_inspector(session, cell, active.get(cell.name))
             expected_views[cell.name] = inspector.expected_views
             plan = repo.register_plan(
                 session,
@@ -93,15 +106,8 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
                 name=cell.plan,
                 part_type=inspector.plan.part_type,
             )
-            model = inspector.model_info
-            if model:
-                repo.register_model(
-                    session,
-                    sha256=model["sha256"],
-                    path=model["path"],
-                    part_type=model.get("part_type") or None,
-                )
-            provenance[cell.name] = (plan.sha256, model["sha256"] if model else None)
+            model = active.get(cell.name)
+            provenance[cell.name] = (plan.sha256, model.sha256 if model else None)
         swept = _sweep(session, archive, settings.storage.retention_days)
         repo.audit(
             session,
@@ -124,7 +130,8 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         all_publishers.append(
             OpcuaPublisher(settings.signals.opcua, [c.name for c in settings.cells])
         )
-    pool = InspectionPool(settings.cells, settings.workers)
+    pool = InspectionPool(settings.cells, settings.workers, active)
+    model_service.on_activate = pool.set_model
     service = StationService(
         settings,
         sessions=sessions,
@@ -132,6 +139,7 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         pool=pool,
         publishers=all_publishers,
         provenance=provenance,
+        models=model_service,
     )
     accounts = AccountService(sessions)
     if accounts.bootstrap(settings.auth) is not None:
@@ -146,8 +154,34 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         accounts,
         _signer(settings),
         ReviewService(sessions, archive),
+        model_service,
         expected_views,
     )
+
+
+def _checked_inspector(session: Session, cell: CellSettings, model: ModelRef | None) -> Inspector:
+    """The cell's Inspector with its active model; a model refused (its folder changed)
+    is logged and audited, and the cell's plan checked without it.
+
+    Raises
+    ------
+    CastsightError
+        The plan cannot be loaded.
+    """
+    plain = cell.model_copy(update={"model": None})
+    try:
+        return build_cell_inspector(plain, model)
+    except ModelRefusedError as err:
+        assert model is not None
+        log.error("cell %s: %s; its parts are REVIEW (NoTest) until another is active",
+                  cell.name, err)  # fmt: skip
+        repo.audit(
+            session,
+            action="model_refused",
+            detail={"cell": cell.name, "path": model.path, "reason": str(err)},
+            model_sha256=model.sha256,
+        )
+        return build_cell_inspector(plain.model_copy(update={"detector": "local"}))
 
 
 def watcher(station: Station, cell: CellSettings) -> FolderWatcher:

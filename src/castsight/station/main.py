@@ -3,8 +3,8 @@
 >>> from castsight.station.settings import CellSettings, StationSettings
 >>> app = create_app(StationSettings(cells=[CellSettings(name="c1", part_type="generic")]))
 >>> sorted(app.openapi()["paths"])  # doctest: +NORMALIZE_WHITESPACE
-['/api/health', '/api/parts', '/api/parts/{part_id}', '/api/parts/{serial}/sentence',
- '/api/statistics']
+['/api/health', '/api/models', '/api/models/activations', '/api/models/{model_id}/activate',
+ '/api/parts', '/api/parts/{part_id}', '/api/parts/{serial}/sentence', '/api/statistics']
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 
 from castsight import __version__
-from castsight.station.api import errors, health, parts, statistics
+from castsight.station.api import errors, health, models, parts, statistics
 from castsight.station.lifecycle import lifespan
 from castsight.station.settings import StationSettings
 from castsight.station.signals import Publisher
-from castsight.station.ui import pages, statistics_page
+from castsight.station.ui import admin_pages, pages, statistics_page
 
 
 def create_app(settings: StationSettings, *, publishers: Sequence[Publisher] = ()) -> FastAPI:
@@ -42,8 +42,10 @@ def create_app(settings: StationSettings, *, publishers: Sequence[Publisher] = (
     app.include_router(parts.router)
     app.include_router(health.router)
     app.include_router(statistics.router)
+    app.include_router(models.router)
     app.include_router(pages.router)
     app.include_router(statistics_page.router)
+    app.include_router(admin_pages.router)
     return app
 
 

@@ -11,12 +11,13 @@ import asyncio
 import logging
 import multiprocessing
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from castsight.station.settings import CellSettings
-from castsight.station.worker import InspectJob, inspect_part, start_worker
+from castsight.station.worker import InspectJob, ModelRef, inspect_part, start_worker
 
 log = logging.getLogger("castsight.station.pool")
 
@@ -30,12 +31,27 @@ class InspectionPool:
         Each worker builds each cell's Inspector.
     workers : int
         Processes.
+    models : dict, optional
+        Per cell, its active model (None: none), which a worker builds at its start;
+        another model a job names is built when its first part comes.
     """
 
-    def __init__(self, cells: list[CellSettings], workers: int) -> None:
+    def __init__(
+        self,
+        cells: list[CellSettings],
+        workers: int,
+        models: Mapping[str, ModelRef | None] | None = None,
+    ) -> None:
         self._cells = [c.model_dump(mode="json", exclude={"token"}) for c in cells]
         self._workers = workers
+        self._models: dict[str, tuple[str, str] | None] = {}
+        for name, ref in (models or {}).items():
+            self.set_model(name, ref)
         self._executor = self._start()
+
+    def set_model(self, cell: str, model: ModelRef | None) -> None:
+        """The model a worker started from now on (a replaced pool) builds for ``cell``."""
+        self._models[cell] = None if model is None else (model.path, model.sha256)
 
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
@@ -44,7 +60,7 @@ class InspectionPool:
             self._workers,
             mp_context=context,
             initializer=start_worker,
-            initargs=(self._cells, os.getpid()),
+            initargs=(self._cells, os.getpid(), self._models),
         )
 
     async def inspect(self, job: InspectJob, *, timeout_s: float) -> dict[str, Any]:

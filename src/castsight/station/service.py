@@ -1,5 +1,7 @@
-"""Inspect -> store -> signal: each acknowledged part goes to a worker process, its
-sentence is stored once and published. A timeout or an error is REVIEW (NoTest) with
+"""Inspect -> store -> signal: each acknowledged part goes to a worker process with the
+model active for its part type when its inspection starts (a part in flight at an
+activation finishes with its own), its sentence is stored once (with the hash of the
+model that judged it) and published. A timeout or an error is REVIEW (NoTest) with
 the reason, never OK; a part whose inspection was cut off (the service stopped or was
 killed) is still ``received`` in the store and is inspected again at the next start
 (:meth:`StationService.resume`)."""
@@ -14,13 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from castsight.io.files import short_reason
+from castsight.station.models import ModelService
 from castsight.station.pool import InspectionPool
 from castsight.station.settings import StationSettings
 from castsight.station.signals import Publisher, SentenceMessage
 from castsight.station.store import repo
 from castsight.station.store.archive import ImageArchive
 from castsight.station.store.mappers import MachineSentence, as_utc
-from castsight.station.worker import InspectJob
+from castsight.station.worker import InspectJob, ModelRef, ModelRefusedError, uses_model
 
 log = logging.getLogger("castsight.station.service")
 
@@ -38,6 +41,9 @@ class StationService:
     publishers : sequence of Publisher
     provenance : dict
         Per cell: ``(plan sha256, model sha256 or None)``, for NoTest sentences.
+    models : ModelService, optional
+        The model active for a part type when a part's inspection starts (None: the
+        cells' models are fixed, as ``provenance`` names them).
     """
 
     def __init__(
@@ -49,6 +55,7 @@ class StationService:
         pool: InspectionPool,
         publishers: Sequence[Publisher],
         provenance: dict[str, tuple[str, str | None]],
+        models: ModelService | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -56,6 +63,7 @@ class StationService:
         self.pool = pool
         self.publishers = tuple(publishers)
         self.provenance = provenance
+        self.models = models
         self._done: dict[int, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -111,6 +119,8 @@ class StationService:
                 return
             timeout = self.settings.inspection_timeout_s
             plan, model = self.provenance.get(job.cell, (None, None))
+            if self.models is not None:
+                model = job.model.sha256 if job.model is not None else None
             try:
                 if not_tested is not None:
                     outcome = MachineSentence.not_tested(
@@ -127,6 +137,8 @@ class StationService:
                 )
             except asyncio.CancelledError:
                 raise
+            except ModelRefusedError as err:  # its folder changed: never silently used
+                outcome = MachineSentence.not_tested(str(err), plan_sha256=plan, model_sha256=model)
             except Exception as err:  # fail-safe: a failed inspection is NoTest, never OK
                 reason = f"inspection failed ({type(err).__name__}: {short_reason(err)})"
                 outcome = MachineSentence.not_tested(reason, plan_sha256=plan, model_sha256=model)
@@ -146,7 +158,18 @@ class StationService:
             repo.start_attempt(session, part)
             session.commit()
             views = tuple((v.name, str(self.archive.path(v.sha256))) for v in part.views)
-            return InspectJob(part.cell, part.serial, part.part_type, views)
+            model = self._model(session, part.cell, part.part_type)
+            return InspectJob(part.cell, part.serial, part.part_type, views, model)
+
+    def _model(self, session: Session, cell: str, part_type: str) -> ModelRef | None:
+        """The model active for ``part_type`` now, if the cell's detector reads one."""
+        if self.models is None:
+            return None
+        try:
+            settings = self.settings.cell(cell)
+        except KeyError:
+            return None
+        return self.models.active(session, part_type) if uses_model(settings) else None
 
     def _store(self, part_id: int, outcome: MachineSentence) -> SentenceMessage | None:
         with self.sessions() as session:

@@ -38,7 +38,9 @@ class CellSettings(BaseModel):
     plan: str = "generic"
     """A shipped plan's name or a YAML path."""
     model: Path | None = None
-    """The active model folder (from ``castsight teach``); None: no model."""
+    """The model folder (from ``castsight teach``) activated for the part type at the
+    station's first start, when none is active yet; from then on an engineer activates
+    models in the UI or the API (:mod:`castsight.station.models`). None: no model."""
     detector: str = "auto"
     """A detector mode of :data:`castsight.app.DETECTORS`."""
     expected_views: list[str] | None = None
@@ -50,6 +52,9 @@ class CellSettings(BaseModel):
     None: the cell cannot upload over HTTP (no anonymous writes)."""
     watch: WatchSettings | None = None
     """The cell's watched folder; None: none."""
+    challenge: Path | None = None
+    """A part folder of a known NG part: every model activated for the cell's part type
+    inspects it first, and one that sentences it OK is refused. None: no challenge."""
 
 
 class StorageSettings(BaseModel):
@@ -100,7 +105,10 @@ class OpcuaSettings(BaseModel):
     namespace: str = Field("urn:castsight:station", min_length=1)
     """The namespace URI of the station's nodes."""
     timeout_s: float = Field(5.0, gt=0)
-    """How long starting the server or writing a result may take."""
+    """How long writing a result (or stopping) may take."""
+    start_timeout_s: float = Field(60.0, gt=0)
+    """How long starting the server may take (loading the standard address space takes
+    seconds on a busy machine); a taken port fails at once, not after this."""
 
     def endpoint(self) -> str:
         """The endpoint URL.
@@ -339,6 +347,7 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
         if isinstance(cell, dict):
             fix(cell, "model")
             fix(cell, "calibration")
+            fix(cell, "challenge")
             if isinstance(cell.get("watch"), dict):
                 fix(cell["watch"], "path")
             plan = cell.get("plan")

@@ -12,7 +12,7 @@ from castsight.station.store import migrate
 from castsight.station.store.tables import Base
 
 TABLES = {"parts", "views", "indications", "findings", "sentences", "reviews", "models",
-          "plans", "users", "audit"}  # fmt: skip
+          "model_activations", "plans", "users", "audit"}  # fmt: skip
 
 
 def test_empty_database_to_head_has_no_autogenerate_diff(engine: Engine) -> None:
@@ -40,3 +40,25 @@ def test_unknown_revision_is_refused(engine: Engine) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe'"))
     with pytest.raises(CastsightError, match="unknown to this castsight"):
         migrate.upgrade(engine)
+
+
+def test_0003_adds_model_activations_and_keeps_the_models(engine: Engine) -> None:
+    """From 0002 (a model registered) to 0003 and back: the models stay."""
+    migrate.upgrade(engine, "0002")
+    assert "model_activations" not in inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO models (sha256, path, part_type, registered_at) "
+                "VALUES (:sha, '/m/a', 'wheel', CURRENT_TIMESTAMP)"
+            ),
+            {"sha": "a" * 64},
+        )
+    assert migrate.upgrade(engine) == migrate.head()
+    assert "model_activations" in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT path FROM models")).scalars().all() == ["/m/a"]
+    migrate.downgrade(engine, "0002")
+    assert "model_activations" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM models")).scalar() == 1

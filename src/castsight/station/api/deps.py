@@ -81,6 +81,8 @@ async def check_csrf(request: Request, station: StationDep) -> None:
 
 OperatorDep = Annotated[User, Depends(require(Role.OPERATOR))]
 InspectorDep = Annotated[User, Depends(require(Role.INSPECTOR))]
+EngineerDep = Annotated[User, Depends(require(Role.ENGINEER))]
+AdminDep = Annotated[User, Depends(require(Role.ADMIN))]
 CsrfDep = Depends(check_csrf)
 
 
@@ -107,7 +109,9 @@ UploadingCellDep = Annotated[str, Depends(get_uploading_cell)]
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "AdminDep",
     "CsrfDep",
+    "EngineerDep",
     "InspectorDep",
     "MaybeUserDep",
     "OperatorDep",

@@ -9,10 +9,12 @@ from castsight.errors import CastsightError, InputError
 from castsight.station.exceptions import (
     CsrfError,
     ForbiddenError,
+    ModelNotFoundError,
     NotAuthenticatedError,
     PartNotFoundError,
     UnknownCellError,
     UnsupportedViewError,
+    UserNotFoundError,
     ViewTooLargeError,
 )
 
@@ -21,6 +23,8 @@ STATUS: tuple[tuple[type[CastsightError], int], ...] = (
     (UnsupportedViewError, 415),
     (UnknownCellError, 422),
     (PartNotFoundError, 404),
+    (ModelNotFoundError, 404),
+    (UserNotFoundError, 404),
     (NotAuthenticatedError, 401),
     (ForbiddenError, 403),
     (CsrfError, 403),

@@ -38,9 +38,14 @@ def user_by_id(session: Session, user_id: int) -> UserRow | None:
     return session.get(UserRow, user_id)
 
 
+def list_users(session: Session) -> list[UserRow]:
+    """Every user, active or not, by name."""
+    return list(session.scalars(select(UserRow).order_by(UserRow.name)))
+
+
 def count_users(session: Session) -> int:
     """How many users there are (active or not)."""
     return int(session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
 
-__all__ = ["add_user", "count_users", "user_by_id", "user_by_name"]
+__all__ = ["add_user", "count_users", "list_users", "user_by_id", "user_by_name"]

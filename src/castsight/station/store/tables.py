@@ -83,6 +83,22 @@ class ModelRow(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(Stamp)
 
 
+class ModelActivationRow(Base):
+    """A model made active for a part type by an engineer: active while
+    ``deactivated_at`` is None (one per part type), kept when the next one replaces it."""
+
+    __tablename__ = "model_activations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    part_type: Mapped[str] = mapped_column(String(100), index=True)
+    activated_at: Mapped[dt.datetime] = mapped_column(Stamp)
+    activated_by: Mapped[str] = mapped_column(String(100))
+    """The engineer's name (``station`` for the settings' model at a first start)."""
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(Stamp)
+    deactivated_by: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[ModelRow] = relationship()
+
+
 class PartRow(Base):
     """A part as acknowledged: durable before the answer; ``state`` says how far it got."""
 
@@ -211,6 +227,7 @@ __all__ = [
     "Base",
     "FindingRow",
     "IndicationRow",
+    "ModelActivationRow",
     "ModelRow",
     "PartRow",
     "PlanRow",
