@@ -30,8 +30,8 @@ def serve(
         report_error("give --settings FILE or --demo (one of them)")
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
+        from castsight.station.serve import endpoints
         from castsight.station.serve import serve as run_station
-        from castsight.station.serve import url_of
     except ImportError as err:
         report_error(
             f"castsight serve needs the station extra: pip install 'castsight[station]' ({err})"
@@ -55,9 +55,8 @@ def serve(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     loaded = loaded.model_copy(update=changes)
-    url = url_of(loaded)
-    typer.echo(f"castsight station: {url}  (parts: {url}/api/parts, API: {url}/docs)")
-    typer.echo(f"review UI: {url}/ui")
+    for line in endpoints(loaded):
+        typer.echo(line)
     if demo:
         from castsight.station.demo import DEMO_ADMIN, demo_secrets
 

@@ -21,6 +21,30 @@ def url_of(settings: StationSettings) -> str:
     return f"http://{settings.host}:{settings.port}"
 
 
+def endpoints(settings: StationSettings) -> list[str]:
+    """The lines ``castsight serve`` prints: the HTTP API, the review UI, and the OPC UA
+    and DICOM endpoints when enabled.
+
+    >>> from castsight.station.settings import CellSettings, DicomSettings
+    >>> s = StationSettings(cells=[CellSettings(name="c", part_type="t")],
+    ...                     dicom=DicomSettings(enabled=True, port=11112))
+    >>> for line in endpoints(s)[2:]: print(line)
+    DICOM C-STORE: AE title CASTSIGHT on 127.0.0.1:11112
+    """
+    url = url_of(settings)
+    lines = [
+        f"castsight station: {url}  (parts: {url}/api/parts, API: {url}/docs)",
+        f"review UI: {url}/ui",
+    ]
+    if settings.signals.opcua.enabled:
+        lines.append(f"OPC UA: {settings.signals.opcua.endpoint()}")
+    dicom = settings.dicom
+    if dicom.enabled:
+        port = str(dicom.port) if dicom.port else "(a free port, logged at start)"
+        lines.append(f"DICOM C-STORE: AE title {dicom.ae_title} on {dicom.host}:{port}")
+    return lines
+
+
 def serve(settings: StationSettings, *, feeder: Feeder | None = None) -> None:
     """Run the station until interrupted (Ctrl-C, SIGTERM); ``feeder`` runs beside it."""
     import uvicorn
@@ -44,4 +68,4 @@ def serve(settings: StationSettings, *, feeder: Feeder | None = None) -> None:
             thread.join(timeout=5)
 
 
-__all__ = ["Feeder", "serve", "url_of"]
+__all__ = ["Feeder", "endpoints", "serve", "url_of"]

@@ -38,7 +38,7 @@ def read(settings: OpcuaSettings, cell: str) -> dict[str, Any]:
     name for the state, by node id for the result)."""
 
     async def go() -> dict[str, Any]:
-        async with Client(settings.endpoint(), timeout=5) as client:
+        async with Client(settings.endpoint(), timeout=30) as client:
             ns = await client.get_namespace_index(settings.namespace)
             state = await client.nodes.objects.get_child(
                 [f"{ns}:CastsightStation", f"{ns}:SystemState"]
@@ -111,6 +111,21 @@ def test_a_taken_port_fails_to_start(opcua: OpcuaSettings, publisher: OpcuaPubli
 
     with pytest.raises(CastsightError, match="OPC UA server not started"):
         OpcuaPublisher(opcua, ["cell-1"])
+
+
+def test_a_start_past_its_timeout_fails(opcua: OpcuaSettings) -> None:
+    """Starting waits for the server to serve (the port bound, SystemState written), up
+    to ``start_timeout_s``, and no longer: a server that is not up by then is an error."""
+    from castsight.errors import CastsightError
+
+    late = opcua.model_copy(update={"start_timeout_s": 0.001})
+    with pytest.raises(CastsightError, match=r"OPC UA server not started \(TimeoutError"):
+        OpcuaPublisher(late, ["cell-1"])
+    publisher = OpcuaPublisher(opcua, ["cell-1"])  # the port was left free
+    try:
+        assert read(opcua, "cell-1")["SystemState"] == "Operational"
+    finally:
+        publisher.close()
 
 
 def test_the_station_serves_its_sentences(tmp_path: Path, opcua: OpcuaSettings) -> None:

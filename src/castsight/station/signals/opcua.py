@@ -138,7 +138,7 @@ class OpcuaPublisher:
         self._thread.start()
         self._server: Server | None = None
         try:
-            self._call(self._start())
+            self._call(self._start(), self.settings.start_timeout_s)
         except Exception as err:
             self._end_loop()
             raise CastsightError(
@@ -169,11 +169,12 @@ class OpcuaPublisher:
                 log.warning("OPC UA server stop: %s", err)
         self._end_loop()
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` in the server's loop; its result within the timeout."""
+    def _call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
+        """Run ``coro`` in the server's loop; its result within ``timeout_s`` (None: the
+        settings' ``timeout_s``)."""
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
-            return future.result(self.settings.timeout_s)
+            return future.result(self.settings.timeout_s if timeout_s is None else timeout_s)
         except TimeoutError:
             future.cancel()
             raise
