@@ -52,7 +52,7 @@ from castsight.accept.judge import (
 )
 from castsight.accept.plan import InspectionPlan
 from castsight.accept.views import same_image_findings, view_set_findings
-from castsight.detect.base import Detector, Indication
+from castsight.detect.base import EDGE_EXPLAINED, Detector, Indication
 from castsight.detect.local import LocalDetector
 from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
@@ -170,11 +170,16 @@ class Inspector:
                 out.append(r)
                 continue
             zones = {z.name: z.rules for z in self.plan.view_plan(r.view).zones or []}
+            edge_need = self.plan.multiview.edge_min_views
             dropped = {
                 f"{r.view}#{k}"
                 for k, conf in enumerate(confs)
-                if len(conf.views) < (need := zones.get(r.zones[k], self.plan.rules).min_views)
-                and len(conf.covered_by) >= need - 1
+                if (
+                    len(conf.views) < (need := zones.get(r.zones[k], self.plan.rules).min_views)
+                    and len(conf.covered_by) >= need - 1
+                )
+                # a displaced edge of the good part explains it: only other views can tell
+                or (r.indications[k].extras.get(EDGE_EXPLAINED) and len(conf.views) < edge_need)
             }
             kept = tuple(
                 f for f in r.findings if not (f.indications and set(f.indications) <= dropped)

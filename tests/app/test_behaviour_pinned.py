@@ -23,10 +23,10 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "b631fd347dd333bf6983edd0baa5783b1da0e379eb4040a51c0c626c871d0e6b",
-    "bench/reference": "dcaac0376051996c476ca9e023ef26db7df27dabda4fcd22d510bf2b2841da07",
-    "inspect/local": "b631fd347dd333bf6983edd0baa5783b1da0e379eb4040a51c0c626c871d0e6b",
-    "inspect/model": "dcaac0376051996c476ca9e023ef26db7df27dabda4fcd22d510bf2b2841da07",
+    "bench/local": "b87f6d4d75b67787eb31a5af1960a48265c47a6b1e04db6d6c85b4a1ce960e86",
+    "bench/reference": "ac7808c488ed3b42fbef0fb2b4d6167f3fa707f7afc8d20812f692a11d9d1bc3",
+    "inspect/local": "b87f6d4d75b67787eb31a5af1960a48265c47a6b1e04db6d6c85b4a1ce960e86",
+    "inspect/model": "ac7808c488ed3b42fbef0fb2b4d6167f3fa707f7afc8d20812f692a11d9d1bc3",
     "demo/reference": "1e80b9c9d4c87438bb2828b741f76a87fbceb333c949ad03c50f0a2c5adeb1aa",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

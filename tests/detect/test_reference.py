@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from castsight.detect.base import Detector
+from castsight.detect.base import EDGE_EXPLAINED, Detector
 from castsight.detect.reference import ReferenceDetector, ReferenceView, t_to_sigmas
 from castsight.errors import InputError
 from castsight.io import discover_parts, read_radiograph
+from castsight.measure import measure_indications
 from castsight.preprocess.prepare import Calibration, PreparedImage, load_calibration, prepare
 from castsight.radiograph import Radiograph
 from castsight.teach import learn_reference
@@ -109,6 +110,38 @@ def test_pore_and_dense_inclusion_are_found_where_they_are(
     assert 0.03 < ind.depth < 0.08
     assert ind.significance > 5.0
     assert ind.mask.shape == (bh, bw) and ind.area_px >= 20
+    assert ind.extras[EDGE_EXPLAINED] == 0.0  # no edge there: a defect, whatever edges do
+    # its deviation comes along, signed so the indication is positive, and sizes it
+    assert ind.profile is not None and float(ind.profile.deviation.max()) > 0.03
+    (m,) = measure_indications([ind], pixel_size_mm=None)
+    assert m.fitted_diameter_px is not None and m.blur_excess_px > 0.0
+    assert 7.0 <= m.max_length_px <= 10.5  # the disk's 9 px across, not its blurred footprint
+
+
+def test_an_edge_moved_by_a_pixel_is_explained_by_the_edge_tolerance(
+    series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
+) -> None:
+    """Structure displaced by a pixel, as a pose beyond the taught range leaves it, is
+    flagged as explained by a displaced edge (so only other views can make it count)."""
+    image = _held_out(series)
+    mean = refs["V01"].mean
+    gy, gx = np.gradient(cv2.GaussianBlur(mean, (5, 5), 1.0))
+    strength = np.hypot(gx, gy)
+    strength[:40], strength[-40:], strength[:, :40], strength[:, -40:] = 0, 0, 0, 0
+    y, x = np.unravel_index(int(np.argmax(strength)), strength.shape)
+    a = image.attenuation.copy()
+    win = (slice(y - 10, y + 10), slice(x - 10, x + 10))
+    a[win] = image.attenuation[y - 10 : y + 10, x - 9 : x + 11]  # moved by one pixel
+    score = detector.zscore(dataclasses.replace(image, attenuation=a))
+    t = detector.z_threshold("V01")
+    assert score.edge_z is not None
+    assert float(np.abs(score.z[win]).max()) > t  # it deviates past the threshold
+    assert float(np.abs(score.edge_z[win]).max()) <= t  # and a displaced edge explains it
+    # a disk on even ground is not explained away
+    x0, y0 = _quiet_spot(refs["V01"])
+    disk = detector.zscore(_with_disk(image, (x0, y0), -0.05))
+    assert disk.edge_z is not None
+    assert float(np.abs(disk.edge_z[y0 - 3 : y0 + 4, x0 - 3 : x0 + 4]).max()) > t
 
 
 def test_indications_are_in_the_image_own_pixels(

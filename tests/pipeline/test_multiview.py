@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import InspectionPlan, load_plan
-from castsight.detect.base import Indication, Judged, block_max, judged_whole
+from castsight.detect.base import EDGE_EXPLAINED, Indication, Judged, block_max, judged_whole
 from castsight.io import write_radiograph
 from castsight.io.parts import discover_parts
 from castsight.measure.multiview import _segment, project_points, ray
@@ -44,14 +44,20 @@ class _Marks:
     name = "marks"
 
     def __init__(
-        self, marks: dict[str, list[tuple[int, int]]], sees: float | None, crack: bool
+        self,
+        marks: dict[str, list[tuple[int, int]]],
+        sees: float | None,
+        crack: bool,
+        edge: bool = False,
     ) -> None:
-        self.marks, self.sees, self.crack = marks, sees, crack
+        self.marks, self.sees, self.crack, self.edge = marks, sees, crack, edge
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         w, h = (1, 15) if self.crack else (5, 5)
+        extras = {EDGE_EXPLAINED: 1.0} if self.edge else {}
+        box = np.ones((h, w), bool)
         return [
-            Indication((x - w // 2, y - h // 2, w, h), np.ones((h, w), bool), 1, DEPTH, 9.0, "m")
+            Indication((x - w // 2, y - h // 2, w, h), box, 1, DEPTH, 9.0, "m", dict(extras))
             for x, y in self.marks.get(image.radiograph.view or "", [])
         ]
 
@@ -72,9 +78,9 @@ def _plan(min_views: int) -> InspectionPlan:
 
 def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views: int = 2,
              geometry: bool = True, sees: float | None = DEPTH / 4,
-             crack: bool = False) -> InspectionRecord:  # fmt: skip
+             crack: bool = False, edge: bool = False) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for view, pose in POSES.items():
         matrix = projection_matrix(GEOMETRY, pose) if geometry else None
@@ -82,7 +88,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
         acq = Acquisition(pixel_pitch_mm=0.55, sod_mm=1000.0, sdd_mm=1100.0, projection=proj)
         px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
         write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
-    detector = _Marks(marks, sees, crack)
+    detector = _Marks(marks, sees, crack, edge)
     inspector = Inspector(_plan(min_views), detector_for=lambda _view: detector)
     return inspector.inspect(discover_parts([folder])[0])
 
@@ -137,4 +143,25 @@ def test_one_view_alone_counts_where_no_other_could_have_seen_it(
     tmp_path: Path, min_views: int, geometry: bool, sees: float | None, crack: bool
 ) -> None:
     record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, min_views, geometry, sees, crack)
+    assert record.sentence == "NG"
+
+
+@pytest.mark.parametrize("crack", [False, True])
+def test_what_a_displaced_edge_explains_counts_only_where_another_view_confirms_it(
+    tmp_path: Path, crack: bool
+) -> None:
+    """Even where no other view could have seen it (V02 detects nothing finer than twice
+    its depth), and for a crack: one view's displaced edge is no defect on its own."""
+    alone = _inspect(tmp_path / "a", {"V01": [_pixel(INSIDE, "V01")]}, sees=DEPTH * 2,
+                     crack=crack, edge=True)  # fmt: skip
+    assert alone.sentence == "OK"
+    assert [i["confirmed"] for i in _indications(alone)] == [False]
+    both = {view: [_pixel(INSIDE, view)] for view in POSES}
+    confirmed = _inspect(tmp_path / "b", both, sees=DEPTH * 2, crack=crack, edge=True)
+    assert confirmed.sentence == "NG"
+
+
+def test_without_geometry_an_edge_explained_indication_still_counts(tmp_path: Path) -> None:
+    """Fail-safe: no other view can speak for it, so it stands."""
+    record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, geometry=False, edge=True)
     assert record.sentence == "NG"

@@ -158,6 +158,12 @@ class MultiView(_Model):
     part_box_mm: tuple[tuple[float, float, float], tuple[float, float, float]] | None = Field(
         None, description="[[xmin, ymin, zmin], [xmax, ymax, zmax]] of the part, part frame"
     )
+    edge_min_views: int = Field(
+        2,
+        ge=1,
+        description="views that must agree on an indication a displaced edge of the good part "
+        "explains (the detector's edge_explained), wherever it lies; 1: no such rule",
+    )
 
 
 class InspectionPlan(_Model):

@@ -41,6 +41,22 @@ def significance_to_score(significance: float) -> float:
 
 
 @dataclass(frozen=True, eq=False)
+class Profile:
+    """The unsmoothed deviation around an indication, to size it without the blur
+    (:mod:`castsight.measure.sizing`)."""
+
+    deviation: NDArray[np.float32] = field(repr=False)
+    """Deviation (ln units), signed so the indication is positive, over the indication's
+    box grown by ``margin`` px on each side (clipped at the image's edge)."""
+    origin: tuple[int, int]
+    """x, y of ``deviation``'s first pixel in the image."""
+    smooth_sigma_px: float
+    """The Gaussian (5 x 5 kernel) the detector smoothed with before cutting the footprint."""
+    fraction: float
+    """The share of the peak deviation at which the footprint was cut."""
+
+
+@dataclass(frozen=True, eq=False)
 class Indication:
     """One candidate defect in one view, in image pixels."""
 
@@ -57,6 +73,8 @@ class Indication:
     detector: str
     extras: dict[str, float] = field(default_factory=dict)
     """Detector-specific evidence (e.g. enclosure, scale), for the record."""
+    profile: Profile | None = field(default=None, repr=False)
+    """The deviation around it, when the detector can give it (sizing without the blur)."""
 
     @property
     def score(self) -> float:
@@ -97,6 +115,14 @@ class Detector(Protocol):
     def detect_judged(self, image: PreparedImage) -> Judged:
         """:meth:`detect`, the share of the part judged and the share deviating."""
         ...
+
+
+EDGE_EXPLAINED = "edge_explained"
+"""``Indication.extras`` key: 1.0 when the indication's peak falls below the threshold
+once the good part's edges may lie a little elsewhere (the reference detector's
+``edge_tolerance_px``): what the pose modes do not follow of a part posed beyond the
+taught range, or a defect on an edge; 0.0 otherwise. Such an indication counts only
+where other views confirm it (``multiview.edge_min_views`` of the plan)."""
 
 
 DETECTABLE_BLOCK = 8

@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from castsight.detect.base import Indication, Judged, block_max
+from castsight.detect.base import EDGE_EXPLAINED, Indication, Judged, Profile, block_max
 from castsight.detect.modes import fit_coefficients
 from castsight.errors import InputError
 from castsight.preprocess.prepare import PreparedImage
@@ -83,6 +83,9 @@ probability). Share of such pixels (``benchmarks/deviating_share.py``): the 1200
 standard test views, median 0.0004 %, 99th percentile 0.23 %, 3 over 1 % (one good,
 two with defects); 240 wheel test views, 4 over 1 % (0.8-7 %), all good parts whose
 views look posed outside the taught range."""
+EDGE_TOLERANCE_PX = 1
+"""How far (px) an edge of the good part may lie from where the pose modes put it before
+a deviation there is more than a displaced edge (:func:`_outside_envelope`)."""
 GROW_PX = 32
 """How far (px) an indication may grow from its seeds into the support."""
 
@@ -263,6 +266,11 @@ class ReferenceScore:
     misfit: F32 | None = None
     """Per pixel, how much ``scale`` was widened because this image fits its pose modes
     worse than the good images did (:func:`_misfit_ratio`; None: not at all)."""
+    residual: F32 | None = None
+    """``a - mean - offset`` before smoothing (ln units): what indications are sized on."""
+    edge_z: F32 | None = None
+    """``z`` of what is left when the good part's edges may lie up to the detector's
+    ``edge_tolerance_px`` elsewhere (:func:`_outside_envelope`; None: not computed)."""
 
 
 class ReferenceDetector:
@@ -279,7 +287,9 @@ class ReferenceDetector:
         min_area_px: int = 4,
         floor: float = 1e-4,
         min_correlation: float = 0.5,
+        edge_tolerance_px: int = EDGE_TOLERANCE_PX,
     ) -> None:
+        self.edge_tolerance_px = edge_tolerance_px
         self.threshold_sigmas = threshold_sigmas
         self.support_sigmas = support_sigmas
         self.min_area_px = min_area_px
@@ -370,8 +380,10 @@ class ReferenceDetector:
             spread, band = both[..., 0], both[..., 1].astype(np.uint8)
         valid = image.mask & (spread < _OUTSIDE)
         offset = exposure_offset(a, mean, valid)
-        dev = smooth(np.asarray(cv2.subtract(a, mean), np.float32))
+        residual = np.asarray(cv2.subtract(a, mean), np.float32)
+        dev = smooth(residual)
         dev -= np.float32(offset)
+        residual -= np.float32(offset)
         k = max(1.0, _noise_ratio(image, valid, ref.noise_var))
         scale = np.asarray(spread * np.float32(math.sqrt(k)), np.float32)
         z = np.asarray(cv2.divide(dev, scale), np.float32)
@@ -380,8 +392,16 @@ class ReferenceDetector:
             z, scale = np.asarray(z / ratio, np.float32), np.asarray(scale * ratio, np.float32)
         else:
             ratio = None
+        edge_z = None
+        if self.edge_tolerance_px > 0:
+            # the learned mean's own noise (about S / sqrt(n), twice) is not structure
+            noise = np.minimum(spread, np.float32(1.0)) * np.float32(2.0 / math.sqrt(ref.n_images))
+            kept, _ = _outside_envelope(dev, smooth(mean), self.edge_tolerance_px, noise)
+            edge_z = np.asarray(cv2.divide(kept, scale), np.float32)
         dof = max(ref.n_images - 1, 1)
-        return ReferenceScore(z, valid, reg, offset, dev, k, dof, scale, view, ratio)
+        return ReferenceScore(
+            z, valid, reg, offset, dev, k, dof, scale, view, ratio, residual, edge_z
+        )
 
     def _posed_mean(self, view: str, image: PreparedImage, reg: Registration) -> F32:
         """The learned mean plus the pose modes fitted to ``image`` (anchor frame): what a
@@ -450,6 +470,7 @@ class ReferenceDetector:
         x0, y0 = max(x0 - GROW_PX, 0), max(y0 - GROW_PX, 0)  # room to grow into the support
         crop = (slice(y0, y0 + h0 + 2 * GROW_PX), slice(x0, x0 + w0 + 2 * GROW_PX))
         z, dev, ok, seed = score.z[crop], score.deviation[crop], score.valid[crop], seeds[crop]
+        edge = None if score.edge_z is None else score.edge_z[crop]
         reg = score.registration
         extras = {"registration_cc": round(reg.correlation, 4),
                   "angle_deg": round(reg.angle_deg, 4)}  # fmt: skip
@@ -476,15 +497,61 @@ class ReferenceDetector:
                 ys, xs = np.nonzero(comp)
                 x1, y1 = x + int(xs.min()), y + int(ys.min())
                 comp = comp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+                bbox = (x0 + x1, y0 + y1, comp.shape[1], comp.shape[0])
+                evidence = dict(extras)
+                if edge is not None:
+                    kept = float((edge[box][labels[box] == i] * -sign).max())
+                    evidence[EDGE_EXPLAINED] = float(kept <= t_seed)
                 found.append(Indication(
-                    bbox=(x0 + x1, y0 + y1, comp.shape[1], comp.shape[0]), mask=comp,
-                    polarity=sign, depth=depth,
+                    bbox=bbox, mask=comp, polarity=sign, depth=depth,
                     significance=t_to_sigmas(float(side[box][labels[box] == i].max()), score.dof),
-                    detector=self.name, extras=dict(extras),
+                    detector=self.name, extras=evidence, profile=_profile(score, bbox, sign),
                 ))  # fmt: skip
         if score.misfit is not None:  # a pose-modelled reference: drop displaced edges
             found = _monopoles(found)
         return sorted(found, key=lambda ind: -ind.significance)
+
+
+def _outside_envelope(
+    dev: F32, mean: F32, radius: int, noise: F32 | float = 0.0
+) -> tuple[F32, F32]:
+    """How far ``mean + dev`` lies outside the range of ``mean`` within ``radius`` px,
+    and that range's larger reach from ``mean`` (what a defect loses there).
+
+    An edge of the good part displaced by less than ``radius`` px stays within
+    that range (its value is found in a neighbouring pixel of the good part), so it
+    leaves nothing; in even regions the range is a point and ``dev`` is unchanged.
+    The range is narrowed by ``noise`` on each side: the learned mean's own noise
+    spans a small range in even regions too, and that is no structure.
+
+    >>> mean = np.zeros((5, 5), np.float32); mean[:, 3:] = 1.0      # a step edge
+    >>> shifted = np.zeros((5, 5), np.float32); shifted[:, 2:] = 1.0  # moved by 1 px
+    >>> out, reach = _outside_envelope(shifted - mean, mean, 1)
+    >>> float(np.abs(out).max()), abs(float(reach[2, 0])), float(reach[2, 2])
+    (0.0, 0.0, 1.0)
+    """
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    lo = np.minimum(cv2.erode(mean, kernel) - mean + noise, np.float32(0.0))
+    hi = np.maximum(cv2.dilate(mean, kernel) - mean - noise, np.float32(0.0))
+    out = np.asarray(dev - np.clip(dev, lo, hi), np.float32)
+    return out, np.maximum(hi, -lo)
+
+
+PROFILE_MARGIN = 3
+"""Pixels of deviation kept around an indication's box for sizing (:class:`Profile`)."""
+
+
+def _profile(score: ReferenceScore, bbox: tuple[int, int, int, int], sign: int) -> Profile | None:
+    """The unsmoothed deviation around ``bbox``, signed so the indication is positive."""
+    if score.residual is None:
+        return None
+    x, y, w, h = bbox
+    rows, cols = score.residual.shape
+    x0, y0 = max(x - PROFILE_MARGIN, 0), max(y - PROFILE_MARGIN, 0)
+    x1, y1 = min(x + w + PROFILE_MARGIN, cols), min(y + h + PROFILE_MARGIN, rows)
+    # less material (sign +1) is a negative deviation: the profile is its opposite
+    patch = np.array(score.residual[y0:y1, x0:x1], np.float32) * np.float32(-sign)
+    return Profile(patch, (x0, y0), SMOOTH_SIGMA, FOOTPRINT_FRACTION)
 
 
 DIPOLE_GAP_PX = 2

@@ -24,18 +24,28 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from castsight.detect.base import Indication
+from castsight.measure.shape import feret_and_width
+from castsight.measure.sizing import fit_sphere, footprint_excess
 
 CATEGORY_IDS = {"pore": 1, "shrinkage": 2, "crack": 3, "inclusion": 4, "unknown": 5}
 """COCO category ids, shared with the simulator's truth (5 only in predictions)."""
 CRACK_ASPECT = 4.0
 CRACK_MAX_WIDTH_PX = 3.0
 CLUSTER_MIN_MEMBERS = 3
+PSF_SIGMA_PX = 0.6
+"""Unsharpness of the imaging chain (Gaussian sigma, px) when sizing without the blur.
+
+A flat panel's scintillator spreads light over about a pixel (CsI, sigma 0.5-0.7
+px at the native pitch: EN ISO 17636-2 asks a basic spatial resolution of about
+the pixel pitch); the focal spot adds Ug = f (M - 1), small at M 1.1."""
+SIZED_UP_TO_PX = 24.0
+"""Footprints at most this long (Feret, px) are sized without the blur; longer ones
+carry less than a pixel of excess (:func:`castsight.measure.sizing.footprint_excess`)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class Measurement:
     eq_diameter_px: float
     eq_diameter_mm: float | None
     max_length_px: float
+    """Longest extent (Feret): the footprint's, less :attr:`blur_excess_px`."""
     max_length_mm: float | None
     width_px: float
     aspect_ratio: float
@@ -60,24 +71,17 @@ class Measurement:
     cluster_extent_mm: float | None
     nn_spacing_px: float | None
     nn_spacing_mm: float | None
+    blur_excess_px: float = 0.0
+    """Taken off the footprint's Feret length (and its equivalent diameter, likewise):
+    what the unsharpness, the detector's smoothing and the pixel grid add to a sphere
+    of the fitted diameter (:mod:`castsight.measure.sizing`); 0: not sized that way."""
+    fitted_diameter_px: float | None = None
+    """Diameter of the projected sphere fitted to the unsmoothed deviation (None: no fit)."""
 
     @property
     def category_id(self) -> int:
         """COCO category of the kind."""
         return CATEGORY_IDS[self.kind]
-
-
-def _shape(ind: Indication) -> tuple[float, float]:
-    """Longest extent (px, Feret) and width across it, from the footprint's pixel corners."""
-    ys, xs = np.nonzero(ind.mask)
-    pts = np.concatenate(
-        [np.column_stack([xs + dx, ys + dy]) for dx in (0, 1) for dy in (0, 1)]
-    ).astype(np.float32)
-    hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)
-    d = hull[:, None, :] - hull[None, :, :]
-    length = float(np.sqrt((d**2).sum(-1)).max()) if len(hull) > 1 else 1.0
-    (_, _), (w, h), _ = cv2.minAreaRect(pts)
-    return max(length, 1.0), max(min(w, h), 1.0)
 
 
 def measure_indications(
@@ -86,12 +90,16 @@ def measure_indications(
     pixel_size_mm: float | None,
     background: Sequence[float] | None = None,
     cluster_distance_px: float | None = None,
+    psf_sigma_px: float = PSF_SIGMA_PX,
 ) -> list[Measurement]:
     """Measure each indication of one view.
 
     ``background`` is the local attenuation under each indication (for wall
     loss; omit when the attenuation scale is not absolute). ``cluster_distance_px``
     defaults to 3 mm at the part, or 24 px when the pixel size is unknown.
+    Indications that carry their deviation (:class:`~castsight.detect.base.Profile`)
+    and are at most :data:`SIZED_UP_TO_PX` long are sized without the blur
+    (:func:`blur_corrected`), with the unsharpness ``psf_sigma_px``.
     """
     n = len(indications)
     if n == 0:
@@ -100,15 +108,18 @@ def measure_indications(
     if cluster_distance_px is None:
         cluster_distance_px = 3.0 / mm if mm else 24.0
     centres = np.array([ind.centroid for ind in indications], dtype=np.float64)
-    shapes = [_shape(ind) for ind in indications]
+    shapes = [feret_and_width(ind.mask) for ind in indications]
     labels, members = _clusters(centres, cluster_distance_px)
     nn = _nearest(centres)
     out: list[Measurement] = []
     for i, ind in enumerate(indications):
-        length, width = shapes[i]
+        feret, width = shapes[i]
         area = ind.area_px
-        eq = 2.0 * math.sqrt(area / math.pi)
-        aspect = length / width
+        aspect = feret / width
+        sized = blur_corrected(ind, feret, psf_sigma_px)
+        excess, fitted = ((0.0, 0.0), None) if sized is None else sized
+        length = max(feret - excess[0], 1.0)
+        eq = max(2.0 * math.sqrt(area / math.pi) - excess[1], 1.0)
         in_cluster = members[labels[i]] >= CLUSTER_MIN_MEMBERS
         kind = _kind(ind.polarity, aspect, width, in_cluster)
         extent = _extent(indications, labels, labels[i]) if in_cluster else None
@@ -132,9 +143,30 @@ def measure_indications(
                 cluster_extent_mm=extent * mm if (extent is not None and mm) else None,
                 nn_spacing_px=float(nn[i]) if np.isfinite(nn[i]) else None,
                 nn_spacing_mm=float(nn[i]) * mm if (mm and np.isfinite(nn[i])) else None,
+                blur_excess_px=round(excess[0], 3),
+                fitted_diameter_px=fitted,
             )
         )
     return out
+
+
+def blur_corrected(
+    ind: Indication, feret_px: float, psf_sigma_px: float
+) -> tuple[tuple[float, float], float] | None:
+    """((Feret excess, equivalent-diameter excess), fitted diameter) in px for an
+    indication with a :class:`~castsight.detect.base.Profile` no longer than
+    :data:`SIZED_UP_TO_PX`; None otherwise (sized by its footprint alone)."""
+    prof = ind.profile
+    if prof is None or feret_px > SIZED_UP_TO_PX or min(prof.deviation.shape) < 3:
+        return None
+    fit = fit_sphere(prof.deviation, psf_sigma_px=psf_sigma_px)
+    if not fit.amplitude > 0.0:
+        return None  # nothing like a sphere of the indication's sign: keep the footprint
+    d = round(fit.diameter_px, 2)  # a cache key (footprint_excess is cached)
+    excess = footprint_excess(
+        d, psf_sigma_px=psf_sigma_px, smooth_sigma_px=prof.smooth_sigma_px, fraction=prof.fraction
+    )
+    return (max(excess[0], 0.0), max(excess[1], 0.0)), d
 
 
 def _kind(polarity: int, aspect: float, width: float, in_cluster: bool) -> str:

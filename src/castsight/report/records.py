@@ -127,6 +127,8 @@ def _indications(view: ViewResult) -> list[dict[str, Any]]:
                 "eq_diameter_mm": m.eq_diameter_mm,
                 "max_length_px": m.max_length_px,
                 "max_length_mm": m.max_length_mm,
+                "blur_excess_px": m.blur_excess_px,
+                "fitted_diameter_px": m.fitted_diameter_px,
                 "aspect_ratio": m.aspect_ratio,
                 "contrast": m.contrast,
                 "wall_loss_pct": m.wall_loss_pct,
