@@ -23,11 +23,11 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "b87f6d4d75b67787eb31a5af1960a48265c47a6b1e04db6d6c85b4a1ce960e86",
-    "bench/reference": "ac7808c488ed3b42fbef0fb2b4d6167f3fa707f7afc8d20812f692a11d9d1bc3",
-    "inspect/local": "b87f6d4d75b67787eb31a5af1960a48265c47a6b1e04db6d6c85b4a1ce960e86",
-    "inspect/model": "ac7808c488ed3b42fbef0fb2b4d6167f3fa707f7afc8d20812f692a11d9d1bc3",
-    "demo/reference": "1e80b9c9d4c87438bb2828b741f76a87fbceb333c949ad03c50f0a2c5adeb1aa",
+    "bench/local": "7919597a175f849b214cc15045b96194c3fbe8f058dc85aad3b82f3b2cd24bac",
+    "bench/reference": "8d4d9c7468d0064e22a98f176a930d27786afd02fb28f5c7cd28ad54d2447f8a",
+    "inspect/local": "7919597a175f849b214cc15045b96194c3fbe8f058dc85aad3b82f3b2cd24bac",
+    "inspect/model": "8d4d9c7468d0064e22a98f176a930d27786afd02fb28f5c7cd28ad54d2447f8a",
+    "demo/reference": "c68d8dcf11ae7fb05b2bd9b781b525f536d27160db3187cbc8cb2d871c51507f",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""
 
