@@ -181,3 +181,17 @@ def test_bench_is_documented() -> None:
     doc = (root / "docs" / "bench.md").read_text()
     assert "castsight bench --suite standard" in doc and "make bench" in doc
     assert "castsight bench --suite standard" in (root / "Makefile").read_text()
+
+
+def test_a_fixturing_variant_simulates_that_error_and_keeps_its_own_data() -> None:
+    """``--fixture-deg``: the curve of figures against the fixturing error (issue 13)."""
+    from castsight.bench import get_suite
+
+    suite = get_suite("standard")
+    tighter = suite.variant(fixture_deg=0.2)
+    assert tighter.name == "standard-fixture0.2deg"
+    assert tighter.config(tighter.test).fixture_deg == 0.2
+    assert tighter.stamp(tighter.test)["fixture_deg"] == 0.2  # its data never mix
+    assert "fixture_deg" not in suite.stamp(suite.test)  # the suite's own data stay reusable
+    assert suite.config(suite.test).fixture_deg == 0.5
+    assert suite.variant(fixture_deg=0.5) is suite

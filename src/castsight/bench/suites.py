@@ -67,6 +67,8 @@ class Suite:
     """One flat panel for every data set of the suite, as one inspection cell has."""
     n_views: int = 4
     size: int = 768
+    fixture_deg: float = SimulationConfig.fixture_deg
+    """Fixturing error per view (rotation about each axis, degrees, one sigma)."""
     detectors: tuple[str, ...] = ("local", "reference", "peer")
     """Configurations run when ``--detectors`` is not given."""
 
@@ -88,6 +90,7 @@ class Suite:
             seed=spec.seed,
             series=self.series,
             detector_seed=self.detector_seed,
+            fixture_deg=self.fixture_deg,
         )
 
     def stamp(self, spec: DataSpec) -> dict[str, Any]:
@@ -99,26 +102,43 @@ class Suite:
             "detector_seed": self.detector_seed,
             "n_views": self.n_views,
             "size": self.size,
+            # only when changed, so data sets simulated before the option stay reusable
+            **({} if self.fixture_deg == SimulationConfig.fixture_deg
+               else {"fixture_deg": self.fixture_deg}),
             **dataclasses.asdict(spec),
-        }
+        }  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready definition."""
         return dataclasses.asdict(self)
 
     def variant(
-        self, *, seed: int = 0, series: int | None = None, views: int | None = None
+        self,
+        *,
+        seed: int = 0,
+        series: int | None = None,
+        views: int | None = None,
+        fixture_deg: float | None = None,
     ) -> Suite:
         """The same suite on other seeds and/or another series part (the check that
         nothing was tuned to one set): every data set's seed moves by ``seed * 100``,
         and the name says so (``standard-seed1-series2``), so its data and summary
-        never mix with the suite's own. ``views``: views per part (a real cell takes 28).
+        never mix with the suite's own. ``views``: views per part (a real cell takes 28);
+        ``fixture_deg``: the fixturing error (how POD and false calls follow it).
 
         >>> v = get_suite("quick").variant(seed=1, series=3)
         >>> v.name, v.series, v.test.seed, v.good.seed
         ('quick-seed1-series3', 3, 111, 113)
+        >>> get_suite("quick").variant(fixture_deg=1.0).name
+        'quick-fixture1.0deg'
         """
-        if seed == 0 and series in (None, self.series) and views in (None, self.n_views):
+        same_fixture = fixture_deg in (None, self.fixture_deg)
+        if (
+            seed == 0
+            and series in (None, self.series)
+            and views in (None, self.n_views)
+            and same_fixture
+        ):
             return self
 
         def moved(spec: DataSpec) -> DataSpec:
@@ -127,8 +147,10 @@ class Suite:
         name = self.name + (f"-seed{seed}" if seed else "")
         name += f"-series{series}" if series not in (None, self.series) else ""
         name += f"-views{views}" if views not in (None, self.n_views) else ""
+        name += "" if same_fixture else f"-fixture{fixture_deg}deg"
         return dataclasses.replace(
             self, name=name, series=series or self.series, n_views=views or self.n_views,
+            fixture_deg=self.fixture_deg if fixture_deg is None else fixture_deg,
             test=moved(self.test),
             pod=moved(self.pod), good=moved(self.good), train=moved(self.train),
         )  # fmt: skip

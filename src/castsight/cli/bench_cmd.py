@@ -49,6 +49,13 @@ def bench(
     views: int | None = typer.Option(
         None, "--views", min=1, max=64, help="Views per part (default: the suite's; a cell: 28)."
     ),
+    fixture_deg: float | None = typer.Option(
+        None,
+        "--fixture-deg",
+        min=0.0,
+        max=5.0,
+        help="Fixturing error per view, degrees (default: the suite's, 0.5).",
+    ),
     parts: int | None = typer.Option(
         None, "--parts", min=1, max=200, help="Foreign suites: test series [default: 8]."
     ),
@@ -66,7 +73,9 @@ def bench(
                  parts=parts)  # fmt: skip
         return
     try:
-        chosen = get_suite(suite).variant(seed=seed, series=series, views=views)
+        chosen = get_suite(suite).variant(
+            seed=seed, series=series, views=views, fixture_deg=fixture_deg
+        )
         names = chosen.detectors if detectors is None else detectors.split(",")
         run = BenchRun(chosen, out, check_detectors([n.strip() for n in names if n.strip()]),
                        fresh=fresh, workers=workers, peer_dir=peer_dir)  # fmt: skip
@@ -97,6 +106,7 @@ def bench(
     command = f"castsight bench --suite {suite}"
     command += (f" --seed {seed}" if seed else "") + (f" --series {series}" if series else "")
     command += f" --views {views}" if views else ""
+    command += f" --fixture-deg {fixture_deg}" if fixture_deg is not None else ""
     command += ("" if detectors is None else f" --detectors {detectors}") + (
         " --fresh" if fresh else ""
     )
