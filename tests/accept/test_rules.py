@@ -176,3 +176,42 @@ def test_each_zone_is_judged_by_its_own_rules_and_counts_apart() -> None:
 def test_judge_zones_drops_repeated_findings() -> None:
     flaws = [Flaw("pore", 5.0, (0.0, 0.0), "a"), Flaw("pore", 5.0, (0.0, 0.0), "a")]
     assert len(judge_zones(flaws, {WHOLE: Rules()})) == 1
+
+
+@pytest.mark.parametrize(
+    ("size", "upper", "sentence"),
+    [
+        (2.1, 2.6, "NG"),  # over the limit as sized: rejected
+        (1.7, 2.3, "REVIEW"),  # within as sized, over as the footprint measures: not proven
+        (1.7, 1.9, None),  # within either way: conforms
+        (1.7, None, None),  # an exact size (the simulator's truth) has no band
+    ],
+)
+def test_a_size_whose_band_crosses_the_limit_is_not_proven_either_way(
+    size: float, upper: float | None, sentence: str | None
+) -> None:
+    """The decision rule of ISO 14253-1: conformity is proven only when the whole band of
+    the measured size lies within the limit."""
+    flaw = Flaw("pore", size, (0.0, 0.0), "V01#0", size_upper=upper)
+    found = judge_flaws([flaw], _rules(max_pore=2.0), view="V01")
+    assert [f.sentence for f in found] == ([sentence] if sentence else [])
+    if sentence == "REVIEW":
+        assert "conformity not proven" in found[0].message and found[0].rule == "max_pore"
+
+
+def test_a_measured_indication_carries_its_band_to_the_rules() -> None:
+    """judge_view: the blur taken off a measured length is the band's upper end."""
+    import dataclasses
+
+    import numpy as np
+
+    from castsight.accept.indications import judge_view
+    from castsight.detect.base import Indication
+    from castsight.measure import measure_indications
+
+    ind = Indication((10, 10, 6, 6), np.ones((6, 6), bool), -1, 0.05, 9.0, "x")
+    m = measure_indications([ind], pixel_size_mm=0.2)[0]
+    band = dataclasses.replace(m, max_length_px=4.0, blur_excess_px=2.5)
+    plan = load_plan("giga-underbody")  # max_inclusion 1 mm: 0.8 mm sized, 1.3 mm footprint
+    _, findings = judge_view(plan, "V01", (64, 64), [ind], [band], pixel_size_mm=0.2)
+    assert [(f.rule, f.sentence) for f in findings] == [("max_inclusion", "REVIEW")]

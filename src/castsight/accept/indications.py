@@ -70,9 +70,13 @@ def judge_view(
         x, y = ind.centroid
         zone = zone_at(zones, plan.rules, x / cols, y / rows)
         rules_of[zone.name] = zone.rules
-        size = (m.cluster_extent_px if m.kind == "shrinkage" else None) or m.max_length_px
+        extent = m.cluster_extent_px if m.kind == "shrinkage" else None
+        size = extent or m.max_length_px
+        # the blur taken off the length is what the size may be short of
+        upper = None if extent or not m.blur_excess_px else m.max_length_px + m.blur_excess_px
         flaws.append(Flaw(
             m.kind, float(size) * scale, (x * scale, y * scale), f"{view}#{k}",
             area=m.area_px * scale * scale, zone=zone.name,
+            size_upper=None if upper is None else upper * scale,
         ))  # fmt: skip
     return tuple(f.zone for f in flaws), judge_zones(flaws, rules_of, units=plan.units, view=view)

@@ -11,6 +11,9 @@ The inspection pipeline and the simulator's true sentence both call
 >>> f = judge_flaws([Flaw("pore", 2.6, (0.0, 0.0), "V01#0")], rules, view="V01")
 >>> f[0].rule, f[0].sentence, f[0].message
 ('max_pore', 'NG', 'pore 2.60 mm > max_pore 2 mm')
+>>> near = Flaw("inclusion", 0.8, (0.0, 0.0), "V01#1", size_upper=1.3)
+>>> judge_flaws([near], rules, view="V01")[0].sentence
+'REVIEW'
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class Flaw:
     ident: str
     area: float = 0.0
     zone: str = WHOLE
+    size_upper: float | None = None
+    """The largest the size may be (a measured flaw: its footprint before the blur was
+    taken off); None: the size is exact (the simulator's truth)."""
 
 
 def zones_of(plan: InspectionPlan, view: str) -> list[Zone]:
@@ -137,7 +143,8 @@ def judge_flaws(
     -------
     list of Finding
         One per broken rule (size limits: one per flaw), NG except an
-        unclassified indication (REVIEW).
+        unclassified indication and a flaw within a size limit whose
+        ``size_upper`` is not (REVIEW).
 
     Examples
     --------
@@ -172,6 +179,13 @@ def _size_finding(
         if limit is not None and size > limit:
             msg = f"{kind} {size:.2f} {units} > {name} {limit:g} {units}"
             return Finding(name, zone, view, "NG", msg, ids)
+        upper = flaw.size_upper
+        if limit is not None and upper is not None and upper > limit:
+            # within the limit as sized, over it as the footprint measures: conformity
+            # is not proven (the decision rule of ISO 14253-1), so a person decides
+            msg = (f"{kind} {size:.2f} {units} (up to {upper:.2f} {units} with the blur) "
+                   f"near {name} {limit:g} {units}: conformity not proven")  # fmt: skip
+            return Finding(name, zone, view, "REVIEW", msg, ids)
     elif kind == "unknown":
         msg = f"unclassified indication {size:.2f} {units}"
         return Finding("unknown", zone, view, "REVIEW", msg, ids)

@@ -72,7 +72,7 @@ class Measurement:
     nn_spacing_px: float | None
     nn_spacing_mm: float | None
     blur_excess_px: float = 0.0
-    """Taken off the footprint's Feret length (and its equivalent diameter, likewise):
+    """Taken off the footprint's Feret length (and from its equivalent diameter, likewise):
     what the unsharpness, the detector's smoothing and the pixel grid add to a sphere
     of the fitted diameter (:mod:`castsight.measure.sizing`); 0: not sized that way."""
     fitted_diameter_px: float | None = None
@@ -143,7 +143,7 @@ def measure_indications(
                 cluster_extent_mm=extent * mm if (extent is not None and mm) else None,
                 nn_spacing_px=float(nn[i]) if np.isfinite(nn[i]) else None,
                 nn_spacing_mm=float(nn[i]) * mm if (mm and np.isfinite(nn[i])) else None,
-                blur_excess_px=round(excess[0], 3),
+                blur_excess_px=round(feret - length, 3),
                 fitted_diameter_px=fitted,
             )
         )
