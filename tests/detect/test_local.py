@@ -38,6 +38,13 @@ def _thickness(size: tuple[int, int] = (240, 320)) -> NDArray[np.float64]:
     return t
 
 
+def _crossing(size: tuple[int, int] = (240, 320)) -> NDArray[np.float64]:
+    """:func:`_thickness` with a second rib (22) crossing the first at (120, 204)."""
+    t = _thickness(size)
+    t[116:124, :] = np.maximum(t[116:124, :], 22.0)
+    return t
+
+
 def _pore(t: NDArray[np.float64], y: float, x: float, radius: float) -> NDArray[np.float64]:
     """``t`` less a gas pore at ``(y, x)``: a sphere's chord, scaled to a contrast of about
     15 % at its centre (as the real archives' median)."""
@@ -100,3 +107,24 @@ def test_calibrated_16bit_radiographs_keep_the_residual_path() -> None:
     it (the standard suite's and the taught models' fallback behaviour)."""
     raw = np.random.default_rng(0).poisson(np.full((64, 64), 20000.0)).astype(np.uint16)
     assert not is_display_export(prepare(Radiograph(raw, Acquisition(bit_depth=16))))
+
+
+@pytest.mark.parametrize("filt", FILTERS)
+def test_a_plain_plate_is_judged_whole_and_structure_is_not(filt: str) -> None:
+    """The judged share: ~1 on a plain plate; on a plate with a rib crossing, a boss with a
+    tapped hole, a wall step and a cored hole well below 1 (the rings of the blob sizes
+    sought cross structure or air there, and a defect centred there would be rejected),
+    so the plan's ``quality.min_judged_pct`` sends such a view to REVIEW rather than OK."""
+    plain = LocalDetector().detect_judged(prepare(_archive(np.full((240, 320), 8.0), LOOKS[filt])))
+    assert plain.indications == [] and plain.share >= 0.97
+    ribbed = LocalDetector().detect_judged(prepare(_archive(_crossing(), LOOKS[filt])))
+    assert 0.3 <= ribbed.share <= 0.8, ribbed.share
+
+
+def test_the_judged_share_leaves_the_indications_unchanged() -> None:
+    """``detect_judged`` finds what ``detect`` finds (the share is computed beside it)."""
+    image = prepare(_archive(_pore(_crossing(), 60.0, 70.0, 8.0), LOOKS["median"]))
+    judged = LocalDetector().detect_judged(image)
+    found = LocalDetector().detect(image)
+    assert [i.bbox for i in judged.indications] == [i.bbox for i in found]
+    assert len(found) == 1 and judged.share < 0.9
