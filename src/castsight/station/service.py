@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +28,46 @@ from castsight.station.store.mappers import MachineSentence, as_utc
 from castsight.station.worker import InspectJob, ModelRef, ModelRefusedError, uses_model
 
 log = logging.getLogger("castsight.station.service")
+
+T = TypeVar("T")
+
+RETRY_MAX_S = 30.0
+"""The longest wait between two tries of a store step the database failed."""
+
+
+def transient(err: BaseException) -> bool:
+    """Whether ``err`` is the database being away (a connection dropped or refused, the
+    server restarting, SQLite busy), which a later try may not meet.
+
+    >>> transient(OperationalError("select 1", {}, Exception("gone"))), transient(ValueError())
+    (True, False)
+    """
+    if isinstance(err, OperationalError):
+        return True
+    return isinstance(err, DBAPIError) and bool(err.connection_invalidated)
+
+
+async def retried(step: Callable[[], T], *, what: str, first_s: float = 0.5) -> T:
+    """Run the store step ``step`` in a thread until the database lets it finish: tried
+    again after a transient failure (:func:`transient`), waiting ``first_s`` and then
+    twice as long each time, at most :data:`RETRY_MAX_S`. Other errors are raised.
+
+    An acknowledged part must end with its sentence even when the database was away
+    for a while (its connections dropped, PostgreSQL restarted), not only at the next
+    start of the station. Each step is idempotent: a part already sentenced is not
+    sentenced again.
+    """
+    delay = first_s
+    while True:
+        try:
+            return await run_in_threadpool(step)
+        except Exception as err:
+            if not transient(err):
+                raise
+            log.warning("%s: the database failed (%s); trying again in %.1f s",
+                        what, short_reason(err), delay)  # fmt: skip
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, RETRY_MAX_S)
 
 
 class StationService:
@@ -114,7 +156,7 @@ class StationService:
 
     async def _inspect(self, part_id: int, not_tested: str | None = None) -> None:
         try:
-            job = await run_in_threadpool(self._job, part_id)
+            job = await retried(lambda: self._job(part_id), what=f"part {part_id}")
             if job is None:
                 return
             timeout = self.settings.inspection_timeout_s
@@ -142,7 +184,7 @@ class StationService:
             except Exception as err:  # fail-safe: a failed inspection is NoTest, never OK
                 reason = f"inspection failed ({type(err).__name__}: {short_reason(err)})"
                 outcome = MachineSentence.not_tested(reason, plan_sha256=plan, model_sha256=model)
-            message = await run_in_threadpool(self._store, part_id, outcome)
+            message = await retried(lambda: self._store(part_id, outcome), what=f"part {part_id}")
             if message is not None:
                 await run_in_threadpool(self._publish, message)
         finally:
@@ -213,4 +255,4 @@ class StationService:
                 log.error("%s: part %s not signalled (%s)", publisher.name, message.serial, err)
 
 
-__all__ = ["StationService"]
+__all__ = ["RETRY_MAX_S", "StationService", "retried", "transient"]

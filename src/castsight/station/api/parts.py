@@ -14,6 +14,7 @@ from castsight.station.api.deps import SessionDep, StationDep, UploadingCellDep
 from castsight.station.exceptions import ForbiddenError, PartNotFoundError, ViewTooLargeError
 from castsight.station.lifecycle import Station
 from castsight.station.schemas import PartOut, SentenceOut, part_out, part_url
+from castsight.station.service import retried
 from castsight.station.store import repo
 
 router = APIRouter(prefix="/api/parts", tags=["parts"])
@@ -79,7 +80,9 @@ async def post_part(
     )
     station.service.schedule(part_id)
     done = wait and await station.service.wait(part_id, station.settings.answer_within_s)
-    out = await run_in_threadpool(_part, station, part_id)
+    # the part is stored: answer it even if the database drops a connection meanwhile
+    # (a 500 now would make the cell send it again, and it would be stored twice)
+    out = await retried(lambda: _part(station, part_id), what=f"part {part_id}")
     response.headers["Location"] = part_url(part_id)
     if not done or out.sentence is None:
         response.status_code = 202
