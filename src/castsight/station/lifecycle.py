@@ -40,7 +40,12 @@ from castsight.station.store import migrate, repo
 from castsight.station.store.archive import ImageArchive
 from castsight.station.store.engine import make_engine, session_factory
 from castsight.station.watch import FolderWatcher
-from castsight.station.worker import ModelRef, ModelRefusedError, build_cell_inspector
+from castsight.station.worker import (
+    ModelRef,
+    ModelRefusedError,
+    build_cell_inspector,
+    inspection_key,
+)
 
 if TYPE_CHECKING:
     from castsight.pipeline import Inspector
@@ -96,9 +101,14 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
     active = model_service.start()
     provenance: dict[str, tuple[str, str | None]] = {}
     expected_views: dict[str, list[str] | None] = {}
+    checked: dict[tuple[str, str], Inspector] = {}  # cells that inspect alike: built once
     with sessions() as session:
         for cell in settings.cells:
-            inspector = _checked_inspector(session, cell, active.get(cell.name))
+            model = active.get(cell.name)
+            key = (inspection_key(cell), model.sha256 if model else "")
+            if key not in checked:
+                checked[key] = _checked_inspector(session, cell, model)
+            inspector = checked[key]
             expected_views[cell.name] = inspector.expected_views
             plan = repo.register_plan(
                 session,
@@ -106,7 +116,6 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
                 name=cell.plan,
                 part_type=inspector.plan.part_type,
             )
-            model = active.get(cell.name)
             provenance[cell.name] = (plan.sha256, model.sha256 if model else None)
         swept = _sweep(session, archive, settings.storage.retention_days)
         repo.audit(
@@ -119,6 +128,7 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
             },
         )
         session.commit()
+    checked.clear()
     all_publishers = list(publishers)
     if settings.signals.mqtt.enabled:
         from castsight.station.signals.mqtt import MqttPublisher

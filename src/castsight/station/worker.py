@@ -20,6 +20,7 @@ replaced without taking anything but its part with it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -62,11 +63,24 @@ class ModelRefusedError(Exception):
 _cells: dict[str, CellSettings] = {}
 """This worker process's cells (set by :func:`start_worker`)."""
 _inspectors: dict[tuple[str, str], Inspector] = {}
-"""This worker process's Inspectors by (cell, model sha256 or ``""``); the newest
-:data:`KEEP_MODELS` per cell are kept."""
+"""This worker process's Inspectors by (:func:`inspection_key` of the cell, model sha256
+or ``""``): cells that inspect alike share one (a 28-view model of 1536 px is about
+2 GB in memory); the newest :data:`KEEP_MODELS` per inspection are kept."""
 KEEP_MODELS = 2
-"""Inspectors kept per cell: the active model's and the previous one's (parts in flight
-at an activation finish with the model they started with)."""
+"""Inspectors kept per inspection: the active model's and the previous one's (parts in
+flight at an activation finish with the model they started with)."""
+
+
+def inspection_key(cell: CellSettings) -> str:
+    """What an Inspector of ``cell`` depends on besides the model: plan, detector mode,
+    calibration, expected views (not the cell's name, token, folder or part type).
+
+    >>> a = CellSettings(name="a", part_type="t", plan="generic")
+    >>> inspection_key(a) == inspection_key(a.model_copy(update={"name": "b"}))
+    True
+    """
+    fields = {"plan", "detector", "calibration", "expected_views"}
+    return json.dumps(cell.model_dump(mode="json", include=fields), sort_keys=True)
 
 
 def build_cell_inspector(cell: CellSettings, model: ModelRef | None = None) -> Inspector:
@@ -146,15 +160,17 @@ def start_worker(
 
 
 def _inspector(cell: str, model: ModelRef | None) -> Inspector:
-    """The cell's Inspector for ``model`` (None: none), built and kept on first use."""
-    key = (cell, model.sha256 if model is not None else "")
+    """The cell's Inspector for ``model`` (None: none), built and kept on first use (and
+    shared with the cells that inspect alike)."""
+    inspection = inspection_key(_cells[cell])
+    key = (inspection, model.sha256 if model is not None else "")
     found = _inspectors.pop(key, None)
     if found is None:
         settings = _cells[cell].model_copy(update={"model": None})
         found = build_cell_inspector(settings, model)
     _inspectors[key] = found  # newest last
-    mine = [k for k in _inspectors if k[0] == cell]
-    for old in mine[:-KEEP_MODELS]:
+    alike = [k for k in _inspectors if k[0] == inspection]
+    for old in alike[:-KEEP_MODELS]:
         del _inspectors[old]
     return found
 
@@ -188,6 +204,7 @@ __all__ = [
     "ModelRefusedError",
     "build_cell_inspector",
     "inspect_part",
+    "inspection_key",
     "start_worker",
     "uses_model",
 ]
