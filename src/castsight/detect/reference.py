@@ -37,6 +37,7 @@ Gaussian sigmas (:func:`t_to_sigmas`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -268,9 +269,43 @@ class ReferenceScore:
     worse than the good images did (:func:`_misfit_ratio`; None: not at all)."""
     residual: F32 | None = None
     """``a - mean - offset`` before smoothing (ln units): what indications are sized on."""
-    edge_z: F32 | None = None
-    """``z`` of what is left when the good part's edges may lie up to the detector's
-    ``edge_tolerance_px`` elsewhere (:func:`_outside_envelope`; None: not computed)."""
+    posed_mean: F32 | None = None
+    """The good part in this image's pose (image frame, before smoothing)."""
+    spread: F32 | None = None
+    """The learned spread warped onto the image (before ``noise_ratio`` and misfit)."""
+    edge_tolerance_px: int = 0
+    """How far the good part's edges may lie elsewhere for :meth:`edge_z_at` (0: no test)."""
+    n_images: int = 0
+    """Good images the reference was learned from (the noise of its mean)."""
+
+    def edge_z_at(self, rows: slice, cols: slice) -> F32 | None:
+        """``z`` of what is left in the window when the good part's edges may lie up to
+        ``edge_tolerance_px`` elsewhere (:func:`_outside_envelope`); None: no such test.
+
+        Computed on the window only (with the smoothing's reach around it): the detector
+        asks it where there are indications, not over the whole view.
+        """
+        r = self.edge_tolerance_px
+        if r <= 0 or self.posed_mean is None or self.spread is None:
+            return None
+        h, w = self.z.shape
+        y0, y1, _ = rows.indices(h)
+        x0, x1, _ = cols.indices(w)
+        pad = _EDGE + r + 1
+        py0, px0 = max(y0 - pad, 0), max(x0 - pad, 0)
+        win = (slice(py0, min(y1 + pad, h)), slice(px0, min(x1 + pad, w)))
+        # the learned mean's own noise (about S / sqrt(n), twice) is not structure
+        noise = np.minimum(self.spread[win], np.float32(1.0)) * np.float32(
+            2.0 / math.sqrt(max(self.n_images, 1))
+        )
+        kept, _ = _outside_envelope(self.deviation[win], smooth(self.posed_mean[win]), r, noise)
+        edge = np.asarray(cv2.divide(kept, self.scale[win]), np.float32)
+        return edge[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
+
+    @functools.cached_property
+    def edge_z(self) -> F32 | None:
+        """:meth:`edge_z_at` over the whole image."""
+        return self.edge_z_at(slice(None), slice(None))
 
 
 class ReferenceDetector:
@@ -392,16 +427,11 @@ class ReferenceDetector:
             z, scale = np.asarray(z / ratio, np.float32), np.asarray(scale * ratio, np.float32)
         else:
             ratio = None
-        edge_z = None
-        if self.edge_tolerance_px > 0:
-            # the learned mean's own noise (about S / sqrt(n), twice) is not structure
-            noise = np.minimum(spread, np.float32(1.0)) * np.float32(2.0 / math.sqrt(ref.n_images))
-            kept, _ = _outside_envelope(dev, smooth(mean), self.edge_tolerance_px, noise)
-            edge_z = np.asarray(cv2.divide(kept, scale), np.float32)
         dof = max(ref.n_images - 1, 1)
         return ReferenceScore(
-            z, valid, reg, offset, dev, k, dof, scale, view, ratio, residual, edge_z
-        )
+            z, valid, reg, offset, dev, k, dof, scale, view, ratio, residual,
+            mean, np.asarray(spread, np.float32), self.edge_tolerance_px, ref.n_images,
+        )  # fmt: skip
 
     def _posed_mean(self, view: str, image: PreparedImage, reg: Registration) -> F32:
         """The learned mean plus the pose modes fitted to ``image`` (anchor frame): what a
@@ -470,7 +500,7 @@ class ReferenceDetector:
         x0, y0 = max(x0 - GROW_PX, 0), max(y0 - GROW_PX, 0)  # room to grow into the support
         crop = (slice(y0, y0 + h0 + 2 * GROW_PX), slice(x0, x0 + w0 + 2 * GROW_PX))
         z, dev, ok, seed = score.z[crop], score.deviation[crop], score.valid[crop], seeds[crop]
-        edge = None if score.edge_z is None else score.edge_z[crop]
+        edge = score.edge_z_at(*crop)
         reg = score.registration
         extras = {"registration_cc": round(reg.correlation, 4),
                   "angle_deg": round(reg.angle_deg, 4)}  # fmt: skip
