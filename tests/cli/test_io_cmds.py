@@ -57,6 +57,25 @@ def test_convert_to_diconde_keeps_pixels_and_spacing(tmp_path: Path) -> None:
     assert float(ds.ImagerPixelSpacing[0]) == 0.139
 
 
+def test_convert_puts_a_parts_views_in_one_series_unless_told(tmp_path: Path) -> None:
+    series = []
+    for k, view in enumerate(["V01", "V02"]):
+        src = write_radiograph(make_radiograph(seed=k), tmp_path / f"{view}.tif")
+        result = runner.invoke(app, ["convert", str(src), str(tmp_path / f"{view}.dcm")])
+        assert result.exit_code == 0, result.output
+        series.append(pydicom.dcmread(tmp_path / f"{view}.dcm").SeriesInstanceUID)
+    assert series[0] == series[1]  # one part (P-0001), converted view by view
+    src = tmp_path / "V01.tif"
+    told = runner.invoke(
+        app, ["convert", str(src), str(tmp_path / "x.dcm"), "--series-uid", "1.2.9"]
+    )
+    assert told.exit_code == 0, told.output
+    assert pydicom.dcmread(tmp_path / "x.dcm").SeriesInstanceUID == "1.2.9"
+    bad = runner.invoke(app, ["convert", str(src), str(tmp_path / "y.dcm"), "--series-uid", "x"])
+    assert bad.exit_code == 2 and "not a valid DICOM UID" in bad.stderr
+    assert not (tmp_path / "y.dcm").exists()
+
+
 def test_convert_refuses_lossy_without_window(tmp_path: Path) -> None:
     src = write_radiograph(make_radiograph(), tmp_path / "v.tif")
     out = tmp_path / "v8.png"

@@ -130,3 +130,46 @@ def test_diconde_monochrome1_is_read_as_monochrome2(tmp_path: Path) -> None:
     ds.PixelData = (top - ds.pixel_array.astype(np.int64)).astype(np.uint16).tobytes()
     ds.save_as(tmp_path / "m1.dcm")
     assert np.array_equal(read_radiograph(tmp_path / "m1.dcm").pixels, original.pixels)
+
+
+def _uids(path: Path) -> tuple[str, str, str]:
+    ds = pydicom.dcmread(path)
+    return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
+
+
+def test_diconde_views_of_one_part_share_one_series(tmp_path: Path) -> None:
+    """The station's C-STORE intake takes one series as one part: castsight's writer
+    puts every view of a part (its serial) in one series and study, written apart."""
+    base = make_radiograph(seed=1)
+    views = [
+        Radiograph(
+            make_radiograph(seed=k).pixels,
+            base.acquisition,
+            part_serial="P-7",
+            part_type="wheel",
+            view=f"V0{k}",
+        )
+        for k in (1, 2, 3)
+    ]
+    uids = [_uids(write_radiograph(v, tmp_path / f"{v.view}.dcm")) for v in views]
+    assert len({u[0] for u in uids}) == 1 and len({u[1] for u in uids}) == 1
+    assert len({u[2] for u in uids}) == 3 and uids[0][0] != uids[0][1]
+    again = write_radiograph(views[0], tmp_path / "again.dcm")
+    assert again.read_bytes() == (tmp_path / "V01.dcm").read_bytes()  # still byte-stable
+    other = Radiograph(views[0].pixels, base.acquisition, part_serial="P-8",
+                       part_type="wheel", view="V01")  # fmt: skip
+    assert _uids(write_radiograph(other, tmp_path / "other.dcm"))[1] != uids[0][1]
+    no_serial = [Radiograph(v.pixels, base.acquisition, view=v.view) for v in views[:2]]
+    loose = [_uids(write_radiograph(v, tmp_path / f"loose{v.view}.dcm")) for v in no_serial]
+    assert loose[0][1] != loose[1][1]  # no part to group by: each its own
+
+
+def test_diconde_series_can_be_given(tmp_path: Path) -> None:
+    original = make_radiograph()
+    path = write_radiograph(original, tmp_path / "v.dcm", series_uid="1.2.3.4", study_uid="1.2.3")
+    assert _uids(path)[:2] == ("1.2.3", "1.2.3.4")
+    assert read_radiograph(path).same_as(original)
+    with pytest.raises(ValueError, match="not a valid DICOM UID"):
+        write_radiograph(original, tmp_path / "w.dcm", series_uid="not-a-uid")
+    with pytest.raises(ValueError, match="DICONDE"):
+        write_radiograph(original, tmp_path / "w.tif", series_uid="1.2.3.4")

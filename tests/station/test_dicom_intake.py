@@ -35,18 +35,19 @@ BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
 def diconde(
     serial: str | None,
     view: str,
-    series: str,
+    series: str | None,
     *,
     part_type: str | None = "generic",
     seed: int = 0,
 ) -> Dataset:
-    """A view written by castsight's DICONDE writer, in ``series`` (the writer derives a
-    series per file from its content; a cell sends a part's views in one series)."""
+    """A view written by castsight's DICONDE writer, in ``series`` (None: the series the
+    writer gives it, one per part serial)."""
     px = np.random.default_rng(seed).poisson(np.full((64, 64), 20000.0)).astype(np.uint16)
     radiograph = Radiograph(px, part_serial=serial, part_type=part_type, view=view)
     with tempfile.TemporaryDirectory() as folder:
         ds = pydicom.dcmread(write_radiograph(radiograph, Path(folder) / f"{view}.dcm"))
-    ds.SeriesInstanceUID = series
+    if series is not None:
+        ds.SeriesInstanceUID = series
     return ds
 
 
@@ -220,6 +221,22 @@ def test_an_acknowledged_instance_is_on_disk_and_a_series_completes_once(
     assert sorted(v.filename for v in upload.views) == ["V01.dcm", "V02.dcm"]
     assert send(intake.port, v02, other_v01) == [dicom.SUCCESS, dicom.CANNOT_UNDERSTAND]
     assert series_folders(intake) == [intake.spool / "processed"]
+
+
+def test_views_castsight_wrote_apart_complete_one_series(
+    scp: tuple[DicomIntake, Recorder],
+) -> None:
+    """Each view written on its own by castsight's writer, sent as it is: one series."""
+    intake, recorder = scp
+    views = [diconde("P-OWN", "V01", None, seed=1), diconde("P-OWN", "V02", None, seed=2)]
+    assert views[0].SeriesInstanceUID == views[1].SeriesInstanceUID
+    assert send(intake.port, *views) == [dicom.SUCCESS] * 2
+    [(folder, info, missing)] = intake.due()
+    assert (folder.name, info.serial, missing) == (views[0].SeriesInstanceUID, "P-OWN", None)
+    assert intake.take(folder, info) == 1
+    assert [sorted(v.filename for v in u.views) for u in recorder.uploads] == [
+        ["V01.dcm", "V02.dcm"]
+    ]
 
 
 def test_a_cell_without_expected_views_cannot_take_dicom_parts(tmp_path: Path) -> None:

@@ -96,6 +96,13 @@ def convert(
         "convention castsight reads (air bright). Lossless.",
     ),
     compress: bool = typer.Option(False, help="Lossless zlib compression (TIFF only)."),
+    series_uid: str | None = typer.Option(
+        None,
+        "--series-uid",
+        help="DICONDE only: the SeriesInstanceUID. Default: derived from the part type and "
+        "serial, so every view of one part shares one series (a part X-rayed again needs "
+        "a series of its own).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, help=MAX_PIXELS_HELP),
 ) -> None:
@@ -122,7 +129,10 @@ def convert(
         if allow_lossy and window is None and wanted != radiograph.dtype.name:
             raise CastsightError(source, "--allow-lossy needs an explicit --window LO HI")
         converted = convert_dtype(radiograph, wanted, allow_lossy=allow_lossy, window=window)
-        write_radiograph(converted, target, compress=compress)
+        try:
+            write_radiograph(converted, target, compress=compress, series_uid=series_uid)
+        except ValueError as err:  # a --series-uid that is no UID, or not for DICONDE
+            raise CastsightError(target, str(err)) from None
     except CastsightError as err:
         report_error(err)
         raise typer.Exit(EXIT_BAD_INPUT) from None

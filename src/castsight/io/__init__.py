@@ -96,15 +96,26 @@ def read_radiograph(
     )
 
 
-def write_radiograph(radiograph: Radiograph, path: str | Path, *, compress: bool = False) -> Path:
+def write_radiograph(
+    radiograph: Radiograph,
+    path: str | Path,
+    *,
+    compress: bool = False,
+    series_uid: str | None = None,
+    study_uid: str | None = None,
+) -> Path:
     """Write a radiograph in the format its suffix names (.tif/.tiff, .png, .dcm).
 
     PNG and DICONDE hold 8/16-bit unsigned pixels; a float32 radiograph must be
     converted explicitly first (:func:`castsight.io.convert.convert_dtype`).
-    ``compress`` applies to TIFF only (lossless zlib).
+    ``compress`` applies to TIFF only (lossless zlib). ``series_uid`` and
+    ``study_uid`` apply to DICONDE only (else a ValueError): by default every view of
+    one part (its serial) shares one series and study (:func:`diconde.write`).
     """
     path = Path(path)
     fmt = format_for_suffix(path)
+    if fmt != "diconde" and (series_uid is not None or study_uid is not None):
+        raise ValueError(f"series_uid and study_uid are DICONDE's, not {fmt.upper()}'s")
     if fmt != "tiff" and radiograph.dtype.kind != "u":
         raise ConversionError(
             path,
@@ -116,7 +127,7 @@ def write_radiograph(radiograph: Radiograph, path: str | Path, *, compress: bool
     elif fmt == "png":
         png.write(radiograph, path)
     else:
-        diconde.write(radiograph, path)
+        diconde.write(radiograph, path, series_uid=series_uid, study_uid=study_uid)
     return path
 
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ from castsight.radiograph import Acquisition, Radiograph
 SUFFIXES = (".dcm", ".dicom", ".dcn")
 DX_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.1.1"
 _SH, _LO, _PN = 16, 64, 64  # maximum lengths of the value representations used
+_VALID_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
 
 def is_dicom(data: bytes) -> bool:
@@ -165,14 +167,58 @@ def _metadata_from(ds: pydicom.Dataset, source: Path) -> tuple[Acquisition, meta
     return Acquisition(**merged, projection=fallback_acq.projection), identity
 
 
-def write(radiograph: Radiograph, path: Path) -> None:
+def part_uids(part_type: str | None, part_serial: str) -> tuple[str, str]:
+    """The (StudyInstanceUID, SeriesInstanceUID) of part ``part_serial``'s views: derived
+    from the part type and serial alone, so every view of one part written by castsight
+    shares one study and one series (one series is one part to the station's C-STORE
+    intake, :mod:`castsight.station.dicom`) and another part gets others.
+
+    >>> a, b = part_uids("wheel", "S1"), part_uids("wheel", "S2")
+    >>> a == part_uids("wheel", "S1"), a[1] != b[1], a[0] != a[1]
+    (True, True, True)
+    """
+    key = f"castsight-part\x00{part_type or ''}\x00{part_serial}"
+    return (
+        str(generate_uid(entropy_srcs=[key, "study"])),
+        str(generate_uid(entropy_srcs=[key, "series"])),
+    )
+
+
+def _check_uid(uid: str, what: str) -> str:
+    """``uid`` when it is a valid DICOM UID (PS3.5 9.1: digits and dots, no leading zero
+    in a component, at most 64 characters), else a ValueError."""
+    if len(uid) > 64 or not _VALID_UID.match(uid):
+        raise ValueError(f"{what} {uid!r} is not a valid DICOM UID")
+    return uid
+
+
+def write(
+    radiograph: Radiograph,
+    path: Path,
+    *,
+    series_uid: str | None = None,
+    study_uid: str | None = None,
+) -> None:
     """Write an 8/16-bit radiograph as a DICONDE file (atomic).
 
-    UIDs derive from the pixels and metadata, so the same radiograph always
-    gives the same bytes.
+    UIDs are deterministic, so the same radiograph always gives the same bytes: the
+    SOPInstanceUID derives from the pixels and metadata; the StudyInstanceUID and
+    SeriesInstanceUID from the part (:func:`part_uids`: part type and serial), so all
+    views of one part share one series, or, without a serial, from the content.
+    ``series_uid`` / ``study_uid`` override them (e.g. a part X-rayed again, sent as a
+    series of its own).
+
+    Raises
+    ------
+    ValueError
+        Pixels other than 8/16-bit unsigned; a given UID that is not a valid DICOM UID.
     """
     if radiograph.dtype.kind != "u":
         raise ValueError("DICONDE holds 8/16-bit unsigned pixels only")
+    if series_uid is not None:
+        _check_uid(series_uid, "series_uid")
+    if study_uid is not None:
+        _check_uid(study_uid, "study_uid")
     pixels = np.ascontiguousarray(radiograph.pixels)
     acq = radiograph.acquisition
     record = metadata.encode(acq, radiograph.identity())
@@ -187,8 +233,15 @@ def write(radiograph: Radiograph, path: Path) -> None:
     ds.file_meta = meta
     ds.SOPClassUID = pydicom.uid.UID(DX_FOR_PROCESSING)
     ds.SOPInstanceUID = generate_uid(entropy_srcs=[digest, "sop"])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[digest, "study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[digest, "series"])
+    ident = radiograph.identity()
+    serial = ident["part_serial"]
+    if serial:
+        study, series = part_uids(ident["part_type"], serial)
+    else:  # no part to group by: the content's own
+        study = generate_uid(entropy_srcs=[digest, "study"])
+        series = generate_uid(entropy_srcs=[digest, "series"])
+    ds.StudyInstanceUID = study_uid or study
+    ds.SeriesInstanceUID = series_uid or series
     ds.Modality = "DX"
     ds.PresentationIntentType = "FOR PROCESSING"
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
@@ -196,7 +249,6 @@ def write(radiograph: Radiograph, path: Path) -> None:
     ds.SoftwareVersions = __version__
     ds.ImageComments = record
 
-    ident = radiograph.identity()
     _put(ds, "PatientID", ident["part_serial"], _LO)
     _put(ds, "PatientName", ident["part_type"], _PN)
     _put(ds, "SeriesDescription", ident["view"], _LO)
@@ -256,4 +308,4 @@ def _ds(value: float) -> str:
     raise ValueError(f"cannot express {value} as a DICOM decimal string")  # pragma: no cover
 
 
-__all__ = ["SUFFIXES", "is_dicom", "read", "write"]
+__all__ = ["SUFFIXES", "is_dicom", "part_uids", "read", "write"]
