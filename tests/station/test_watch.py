@@ -1,6 +1,7 @@
 """The watched folder: a part is taken only once complete and settled (a half-written
 view is never read), then received and inspected as over HTTP, its folder moved to
-processed/; a refused part goes to failed/ with the reason."""
+processed/; a refused part goes to failed/ with the reason; a kill between storing a part
+and moving its folder does not store it twice."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from castsight.station import intake
+from castsight.station.intake import PartUpload
 from castsight.station.main import create_app
 from castsight.station.settings import CellSettings, WatchSettings
+from castsight.station.store import migrate
+from castsight.station.store.archive import ImageArchive
+from castsight.station.store.engine import make_engine, session_factory
+from castsight.station.store.tables import AuditRow, PartRow
 from castsight.station.watch import FolderWatcher, complete
 from tests.station.builders import CELL_AUTH, station_settings, view_bytes
 
@@ -95,3 +104,67 @@ def test_a_refused_part_goes_to_failed_with_the_reason(tmp_path: Path) -> None:
     [failed] = (folder / "failed").iterdir()
     assert failed.name.startswith("P-BAD-")
     assert "TIFF" in (failed / "reason.txt").read_text()
+
+
+class Killed(BaseException):
+    """The process killed at this point (nothing after it runs)."""
+
+
+def test_a_kill_between_storing_and_moving_does_not_store_the_part_twice(
+    tmp_path: Path, database_url: str, request: pytest.FixtureRequest
+) -> None:
+    folder = tmp_path / "watch"
+    settings = station_settings(tmp_path, database_url)
+    cell = settings.cells[0].model_copy(
+        update={"watch": WatchSettings(path=folder, poll_s=0.05, settle_s=0.5)}
+    )
+    engine = make_engine(settings.storage.database())
+    request.addfinalizer(engine.dispose)
+    migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    archive = ImageArchive(settings.storage.archive())
+
+    def receive(upload: PartUpload) -> int:
+        with sessions() as session:
+            return intake.receive(session, upload, settings=settings, archive=archive)
+
+    part = folder / "P-K1"
+    part.mkdir(parents=True)
+    (part / "V01.tif").write_bytes(view_bytes(seed=1))
+    (part / "V02.tif").write_bytes(view_bytes(seed=2))
+    (part / ".done").touch()
+    now = [0.0]
+    scheduled: list[int] = []
+    first = FolderWatcher(cell, receive, scheduled.append, clock=lambda: now[0])
+
+    def killed(*_: object) -> Path:
+        raise Killed
+
+    first._move = killed  # type: ignore[method-assign]
+    assert first.ready() == []
+    now[0] = 1.0
+    [ready] = first.ready()
+    with pytest.raises(Killed):  # stored (acknowledged), then killed before the move
+        first.take(ready)
+    assert part.is_dir()
+
+    again = FolderWatcher(cell, receive, scheduled.append, clock=lambda: now[0])  # restarted
+    assert again.ready() == []
+    now[0] = 2.0
+    [ready] = again.ready()
+    part_id = again.take(ready)
+    with sessions() as session:
+        parts = session.scalars(select(PartRow)).all()
+        actions = [a.action for a in session.scalars(select(AuditRow).order_by(AuditRow.id))]
+        assert [(p.id, p.serial, len(p.views)) for p in parts] == [(part_id, "P-K1", 2)]
+    assert actions == ["part_received", "part_received_again"]
+    assert not part.exists() and (folder / "processed" / f"{part_id}-P-K1").is_dir()
+    # a part X-rayed again (other images) is another part
+    part.mkdir()
+    (part / "V01.tif").write_bytes(view_bytes(seed=3))
+    (part / "V02.tif").write_bytes(view_bytes(seed=4))
+    (part / ".done").touch()
+    assert again.ready() == []
+    now[0] = 3.0
+    [ready] = again.ready()
+    assert again.take(ready) == part_id + 1

@@ -1,10 +1,19 @@
 """Receiving a part: every view checked (size, format, a whole readable image), archived
 and synced, then the part and its views committed in one transaction. Only then is the
 part acknowledged; a refused part leaves no row (an archived file no row names is
-harmless: content-addressed, and swept by retention)."""
+harmless: content-addressed, and swept by retention).
+
+Receiving is idempotent: a part that comes again with the serial, cell and views (names
+and sha256s) of a part already stored is that part, not a second one. Its id is
+answered, nothing new is stored, the audit trail says ``part_received_again`` and a
+line is logged. This is what makes the watched folder and the DICOM spool safe against
+a kill between storing a part and moving its files away (they take the same files again
+at the next start), and a cell that posts again after a lost answer. A part X-rayed
+again is a new part: its images have other noise, other hashes."""
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -21,6 +30,8 @@ from castsight.station.exceptions import (
 from castsight.station.settings import CellSettings, StationSettings
 from castsight.station.store import repo
 from castsight.station.store.archive import ImageArchive
+
+log = logging.getLogger("castsight.station.intake")
 
 FORMATS = ("tiff", "png", "diconde")
 """What a cell may send: 16-bit TIFF, PNG, DICONDE (JPEG/BMP are for archives only)."""
@@ -106,7 +117,9 @@ def check_view(view: UploadedView, *, max_bytes: int, scratch: str) -> None:
 def receive(
     session: Session, upload: PartUpload, *, settings: StationSettings, archive: ImageArchive
 ) -> int:
-    """Check, archive and commit a part; returns its id (it is then acknowledged).
+    """Check, archive and commit a part; returns its id (it is then acknowledged). The
+    same part received again (serial, cell, view names and sha256s) is not stored twice:
+    its id is returned (see the module docstring).
 
     Raises
     ------
@@ -129,6 +142,24 @@ def receive(
         repo.NewView(name, PurePath(v.filename).name[:255], archive.put(v.data), len(v.data))
         for name, v in zip(names, upload.views, strict=True)
     ]
+    same = repo.same_part(session, serial=serial, cell=cell.name, views=new)
+    if same is not None:
+        log.warning(
+            "part %s of %s received again with the same images: it is part %d (%s), "
+            "not stored twice",
+            printable(serial),
+            cell.name,
+            same.id,
+            same.state,
+        )
+        repo.audit(
+            session,
+            action="part_received_again",
+            part_id=same.id,
+            detail={"serial": serial, "cell": cell.name, "views": names},
+        )
+        session.commit()
+        return same.id
     part = repo.add_part(
         session, serial=serial, cell=cell.name, part_type=cell.part_type, views=new
     )

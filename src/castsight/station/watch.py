@@ -7,6 +7,12 @@ views are all there; and its files (names, sizes, mtimes) have not changed for
 as over HTTP (checked, archived, committed: acknowledged), inspected by the service,
 and its folder moved to ``WATCH/processed/PARTID-SERIAL`` (or, refused, to
 ``WATCH/failed/SERIAL-TIME`` with ``reason.txt``).
+
+Taking a part is idempotent: a station killed after the part was stored and before its
+folder was moved finds the folder again at the next start and receives it again, and
+:func:`castsight.station.intake.receive` recognises the part already stored (same
+serial, cell and image hashes) and answers its id: the folder is moved, the part is
+scheduled (a part already sentenced is not inspected again), nothing is stored twice.
 """
 
 from __future__ import annotations

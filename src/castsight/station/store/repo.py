@@ -88,6 +88,25 @@ def latest_by_serial(session: Session, serial: str) -> PartRow | None:
     return found
 
 
+def same_part(
+    session: Session, *, serial: str, cell: str, views: Sequence[NewView]
+) -> PartRow | None:
+    """The part of ``cell`` with ``serial`` whose views are exactly ``views`` (the same
+    names and sha256s), the newest if several; None when there is none. Identical
+    image bytes are the same upload received again (a part X-rayed again has other
+    noise, other hashes), e.g. after a crash between storing a part and taking its
+    files away."""
+    wanted = sorted((v.name, v.sha256) for v in views)
+    query = (
+        _parts().where(PartRow.serial == serial, PartRow.cell == cell).order_by(PartRow.id.desc())
+    )
+    for part in session.scalars(query):
+        if sorted((v.name, v.sha256) for v in part.views) == wanted:
+            found: PartRow = part
+            return found
+    return None
+
+
 def list_parts(
     session: Session, *, cell: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[PartRow]:
@@ -195,6 +214,7 @@ __all__ = [
     "now",
     "register_model",
     "register_plan",
+    "same_part",
     "start_attempt",
     "unsentenced",
 ]
