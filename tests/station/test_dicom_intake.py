@@ -239,6 +239,47 @@ def test_views_castsight_wrote_apart_complete_one_series(
     ]
 
 
+def test_a_late_instance_after_a_restart_opens_no_second_part(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A series taken as a part, the station restarted, then an instance of that series
+    comes: a retransmission is answered Success and dropped, another view is refused
+    with a log line; no series folder, no second part with the serial."""
+    recorder = Recorder()
+    settings = dicom_settings(tmp_path)
+
+    def started() -> DicomIntake:
+        intake = DicomIntake(
+            settings, {"cell-1": ["V01", "V02"]}, recorder.receive, recorder.schedule
+        )
+        intake.start()
+        return intake
+
+    series = generate_uid()
+    v01, v02 = diconde("P-L", "V01", series, seed=1), diconde("P-L", "V02", series, seed=2)
+    intake = started()
+    try:
+        assert send(intake.port, v01, v02) == [dicom.SUCCESS] * 2
+        [(folder, info, _)] = intake.due()
+        assert intake.take(folder, info) == 1
+    finally:
+        intake.stop()
+    intake = started()  # the station restarted: nothing of the series in memory
+    try:
+        late = diconde("P-L", "V03", series, seed=3)
+        other_v02 = diconde("P-L", "V02", series, seed=4)
+        statuses = send(intake.port, v02, late, other_v02)
+        assert statuses == [dicom.SUCCESS] + [dicom.CANNOT_UNDERSTAND] * 2
+        assert intake.due() == []
+    finally:
+        intake.stop()
+    assert series_folders(intake) == [intake.spool / "processed"]
+    assert [u.serial for u in recorder.uploads] == ["P-L"]
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 2 and all("came after its series" in m for m in refusals)
+    assert "view V03" in refusals[0] and series in refusals[0]
+
+
 def test_a_cell_without_expected_views_cannot_take_dicom_parts(tmp_path: Path) -> None:
     recorder = Recorder()
     intake = DicomIntake(

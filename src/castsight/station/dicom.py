@@ -27,6 +27,18 @@ with ``reason.txt``). A series not complete ``series_timeout_s`` after its first
 is received as it is and sentenced REVIEW (NoTest), "missing view(s): ...", without
 inspection: never OK. The spool outlives the process: series left there are taken up at
 the next start (their first instance's time is in ``SPOOL/SERIES/.series.json``).
+
+A series is taken once. Before it is received, what it holds is written to
+``SPOOL/.taken/SERIES.json`` (serial, cell, the sha256 of each instance, synced), so the
+spool remembers it across restarts (the newest 10 000 are kept). An instance that comes
+after its series was taken (a late view, a cell sending again after the station was
+restarted) never opens a new part with the same serial: an instance the part already
+holds (a retransmission) is answered Success and dropped, any other is refused 0xC000
+with a log line naming the part and its series (fail-safe: the part was sentenced on
+what it had; a view it lacked made it REVIEW, "missing view(s)"). A part X-rayed again
+must come as a series of its own. A kill between storing the part and moving its folder
+receives the folder again at the next start, and the store recognises the part
+(:func:`castsight.station.intake.receive`): it is not stored twice.
 """
 
 from __future__ import annotations
@@ -74,6 +86,8 @@ VERIFICATION = "1.2.840.10008.1.1"
 """The Verification SOP class (C-ECHO)."""
 SERIES_RECORD = ".series.json"
 INCOMING = ".incoming"
+TAKEN = ".taken"
+"""The spool's folder of the series taken as parts (one ``SERIES.json`` each)."""
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _TAKEN_KEPT = 10_000
 """How many taken series are remembered (a retransmitted instance is answered Success)."""
@@ -215,6 +229,7 @@ class DicomIntake:
         (self.spool / INCOMING).mkdir(parents=True, exist_ok=True)
         for stale in (self.spool / INCOMING).iterdir():  # never acknowledged: a crash mid-way
             stale.unlink(missing_ok=True)
+        self._prune_taken()
         ae = AE(ae_title=self.dicom.ae_title)
         ae.require_calling_aet = list(self.dicom.calling_ae_titles)
         syntaxes = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
@@ -341,14 +356,15 @@ class DicomIntake:
         digest = hashlib.sha256(data).hexdigest()
         folder = self.spool / instance.series
         with self._lock:
-            taken = self._taken.get(instance.series)
+            taken = self._taken_digests(instance.series)
             if taken is not None:
                 if digest in taken:
                     return False
                 raise RefusedError(
                     CANNOT_UNDERSTAND,
                     f"part {instance.serial}: view {instance.view} came after its series "
-                    f"{instance.series} was taken as a part",
+                    f"{instance.series} was taken as a part (sentenced on the views it "
+                    "had; not opened again: a part X-rayed again needs a new series)",
                 )
             try:
                 info = SeriesInfo.load(folder)
@@ -375,6 +391,37 @@ class DicomIntake:
             os.replace(tmp, target)
             sync_folder(folder)
             return True
+
+    def _taken_digests(self, series: str) -> set[str] | None:
+        """The instances' sha256 of ``series`` if it was taken as a part (remembered, or
+        recorded in the spool by an earlier run), else None. Called under the lock."""
+        taken = self._taken.get(series)
+        if taken is not None:
+            return taken
+        try:
+            data = json.loads((self.spool / TAKEN / f"{series}.json").read_text("utf-8"))
+            taken = {str(d) for d in data["digests"]}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            taken = set()  # a record cut short by a crash: taken, content unknown
+        self._remember(series, taken)
+        return taken
+
+    def _remember(self, series: str, digests: set[str]) -> None:
+        self._taken[series] = digests
+        self._taken.move_to_end(series)
+        while len(self._taken) > _TAKEN_KEPT:
+            self._taken.popitem(last=False)
+
+    def _prune_taken(self) -> None:
+        """Keep the records of the newest :data:`_TAKEN_KEPT` series taken."""
+        folder = self.spool / TAKEN
+        if not folder.is_dir():
+            return
+        records = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        for old in records[: max(0, len(records) - _TAKEN_KEPT)]:
+            old.unlink(missing_ok=True)
 
     # -- the spool ----------------------------------------------------------------------
 
@@ -409,9 +456,10 @@ class DicomIntake:
         with self._lock:  # no instance is being placed: none will be after this
             files = view_files(folder)
             digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-            self._taken[folder.name] = digests
-            while len(self._taken) > _TAKEN_KEPT:
-                self._taken.popitem(last=False)
+            record = {"serial": info.serial, "cell": info.cell, "digests": sorted(digests)}
+            (self.spool / TAKEN).mkdir(exist_ok=True)
+            durable_write(self.spool / TAKEN / f"{folder.name}.json", json.dumps(record).encode())
+            self._remember(folder.name, digests)
         try:
             views = tuple(UploadedView(p.name, p.read_bytes()) for p in files)
             part_id = self.receive(PartUpload(info.serial, info.cell, info.part_type, views))
@@ -468,6 +516,7 @@ __all__ = [
     "NOT_AN_IMAGE",
     "OUT_OF_RESOURCES",
     "SUCCESS",
+    "TAKEN",
     "DicomIntake",
     "RefusedError",
     "SeriesInfo",
