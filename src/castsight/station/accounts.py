@@ -5,7 +5,7 @@ the audit trail."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +26,9 @@ class User:
     id: int
     name: str
     role: Role
+    session_generation: int = field(default=0, compare=False)
+    """The user's session generation (counted up by a password reset); a session
+    cookie carries it, and one of an earlier generation no longer works."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,9 @@ class AccountService:
 
     def reset_password(self, user_id: int, password: str, *, by: User) -> Account:
         """Give user ``user_id`` a new password (an admin's act, audited; the password
-        itself is never stored or logged).
+        itself is never stored or logged) and end every session of theirs: their session
+        generation is counted up, so each session cookie issued before the reset is
+        refused (an admin who resets their own password logs in again too).
 
         Raises
         ------
@@ -147,7 +152,13 @@ class AccountService:
         with self.sessions() as session:
             row = _row(session, user_id)
             row.password_hash = hash_password(password)
-            repo.audit(session, action="password_reset", actor=by.name, detail={"user": row.name})
+            row.session_generation = (row.session_generation or 0) + 1
+            repo.audit(
+                session,
+                action="password_reset",
+                actor=by.name,
+                detail={"user": row.name, "sessions_ended": True},
+            )
             session.commit()
             return _account(row)
 
@@ -180,7 +191,7 @@ class AccountService:
             session.commit()
             if not ok or row is None:
                 return None
-            return User(row.id, row.name, Role.parse(row.role))
+            return User(row.id, row.name, Role.parse(row.role), row.session_generation)
 
     def logout(self, user: User) -> None:
         """Audit a logout."""
@@ -188,13 +199,17 @@ class AccountService:
             repo.audit(session, action="logout", actor=user.name)
             session.commit()
 
-    def user(self, user_id: int) -> User | None:
-        """The active user ``user_id`` (a session's owner), or None."""
+    def user(self, user_id: int, *, generation: int | None = None) -> User | None:
+        """The active user ``user_id`` (a session's owner), or None; with ``generation``
+        (the session's), None too when it is not the user's now (their password was
+        reset after the session was issued)."""
         with self.sessions() as session:
             row = accounts.user_by_id(session, user_id)
             if row is None or not row.active:
                 return None
-            return User(row.id, row.name, Role.parse(row.role))
+            if generation is not None and generation != row.session_generation:
+                return None
+            return User(row.id, row.name, Role.parse(row.role), row.session_generation)
 
 
 def _admin(user: User, what: str) -> None:

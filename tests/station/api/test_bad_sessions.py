@@ -88,3 +88,40 @@ def test_a_session_of_a_disabled_or_unknown_user_is_refused(client: TestClient) 
     station.accounts.set_active(erin.id, False, by=admin)
     _writes_refused(client, session, 401, "log in first")
     _writes_refused(client, station.signer.issue(999), 401, "log in first")
+
+
+def _log_in(client: TestClient, name: str, password: str) -> str:
+    """Log in over HTTP; the session cookie's value."""
+    answer = client.post("/login", data={"name": name, "password": password, "next": "/ui"})
+    assert answer.status_code == 303, answer.text
+    value = client.cookies.get(COOKIE)
+    assert value
+    return value
+
+
+def test_a_password_reset_ends_the_users_sessions(client: TestClient) -> None:
+    station = client.app.state.station  # type: ignore[attr-defined]
+    admin = station.accounts.login(*ADMIN)
+    assert admin is not None
+    erin = station.accounts.create_user(
+        name="erin", role=Role.ENGINEER, password="erin-pass-1", by=admin
+    )
+    before = _log_in(client, "erin", "erin-pass-1")
+    assert client.get("/api/models").status_code == 200  # erin's session works
+    other = _log_in(client, "erin", "erin-pass-1")  # a second browser
+    admin_session = _log_in(client, *ADMIN)
+    reset = client.post(
+        f"/ui/users/{erin.id}/password",
+        data={"password": "erin-new-pass", "csrf": station.signer.csrf(admin_session)},
+    )
+    assert reset.headers["location"] == "/ui/users?done=password"
+    assert client.get("/api/models").status_code == 200  # the admin's own session stays
+    for ended in (before, other):
+        client.cookies.clear()
+        _writes_refused(client, ended, 401, "log in first")
+    client.cookies.clear()
+    assert (
+        client.post("/login", data={"name": "erin", "password": "erin-pass-1"}).status_code == 401
+    )
+    _log_in(client, "erin", "erin-new-pass")
+    assert client.get("/api/models").status_code == 200  # a session after the reset works

@@ -62,3 +62,22 @@ def test_0003_adds_model_activations_and_keeps_the_models(engine: Engine) -> Non
     assert "model_activations" not in inspect(engine).get_table_names()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM models")).scalar() == 1
+
+
+def test_0004_gives_each_user_session_generation_0_and_keeps_the_users(engine: Engine) -> None:
+    """From 0003 (a user) to 0004 and back: the user stays, at session generation 0."""
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (name, role, password_hash, created_at) "
+                "VALUES ('ada', 'inspector', 'h', CURRENT_TIMESTAMP)"
+            )
+        )
+    assert migrate.upgrade(engine) == migrate.head()
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, session_generation FROM users")).all()
+    assert [tuple(r) for r in rows] == [("ada", 0)]
+    migrate.downgrade(engine, "0003")
+    columns = {c["name"] for c in inspect(engine).get_columns("users")}
+    assert "session_generation" not in columns and "active" in columns

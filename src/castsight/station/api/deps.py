@@ -39,10 +39,13 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_user(request: Request, station: StationDep) -> User | None:
-    """The user of the request's valid session cookie, or None."""
+    """The user of the request's valid session cookie, or None (also when the user's
+    password was reset after the session was issued)."""
     value = request.cookies.get(COOKIE)
-    user_id = station.signer.user_id(value) if value else None
-    return None if user_id is None else station.accounts.user(user_id)
+    claims = station.signer.claims(value) if value else None
+    if claims is None:
+        return None
+    return station.accounts.user(claims.user_id, generation=claims.generation)
 
 
 MaybeUserDep = Annotated[User | None, Depends(get_user)]

@@ -1,13 +1,16 @@
 """Signed session cookies and their CSRF tokens (HMAC-SHA256, stateless).
 
-A session value is ``USER_ID.EXPIRES.NONCE.SIGNATURE``; its CSRF token is another
-HMAC of the whole value, sent back by forms (hidden field) and scripts (header).
+A session value is ``USER_ID.GENERATION.EXPIRES.NONCE.SIGNATURE``; GENERATION is the
+user's session generation when it was issued (``users.session_generation``, counted up
+when their password is reset), so a reset ends every session issued before it. Its CSRF
+token is another HMAC of the whole value, sent back by forms (hidden field) and scripts
+(header).
 
 >>> signer = SessionSigner(b"k" * 32, hours=1.0)
->>> value = signer.issue(7, now=1000.0)
->>> signer.user_id(value, now=1000.0), signer.user_id(value, now=1000.0 + 3601)
-(7, None)
->>> signer.user_id(value[:-1] + "0", now=1000.0) is None
+>>> value = signer.issue(7, 2, now=1000.0)
+>>> signer.claims(value, now=1000.0), signer.claims(value, now=1000.0 + 3601)
+(SessionClaims(user_id=7, generation=2), None)
+>>> signer.claims(value[:-1] + "0", now=1000.0) is None
 True
 >>> signer.csrf_ok(value, signer.csrf(value)), signer.csrf_ok(value, "forged")
 (True, False)
@@ -19,9 +22,18 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 
 COOKIE = "castsight_session"
 """The session cookie's name."""
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """What a valid session value says: whose it is, under which session generation."""
+
+    user_id: int
+    generation: int
 
 
 class SessionSigner:
@@ -45,23 +57,25 @@ class SessionSigner:
         message = f"{purpose}|{text}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def issue(self, user_id: int, *, now: float | None = None) -> str:
-        """A new session value for ``user_id``."""
+    def issue(self, user_id: int, generation: int = 0, *, now: float | None = None) -> str:
+        """A new session value for ``user_id`` under their session ``generation``."""
         expires = int((time.time() if now is None else now) + self.max_age_s)
-        body = f"{user_id}.{expires}.{secrets.token_hex(8)}"
+        body = f"{user_id}.{generation}.{expires}.{secrets.token_hex(8)}"
         return f"{body}.{self._sign('session', body)}"
 
-    def user_id(self, value: str, *, now: float | None = None) -> int | None:
-        """The user of a valid, unexpired session value; None otherwise."""
+    def claims(self, value: str, *, now: float | None = None) -> SessionClaims | None:
+        """The user and session generation of a valid, unexpired session value; None
+        otherwise (the caller checks the generation is still the user's)."""
         body, _, signature = value.rpartition(".")
         if not body or not hmac.compare_digest(signature, self._sign("session", body)):
             return None
-        user, expires, _nonce = [*body.split("."), "", ""][:3]
-        if not (user.isdigit() and expires.isdigit()):
+        parts = body.split(".")
+        if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
             return None
-        if int(expires) <= (time.time() if now is None else now):
+        user, generation, expires = (int(p) for p in parts[:3])
+        if expires <= (time.time() if now is None else now):
             return None
-        return int(user)
+        return SessionClaims(user, generation)
 
     def csrf(self, value: str) -> str:
         """The CSRF token that goes with session ``value``."""
@@ -72,4 +86,4 @@ class SessionSigner:
         return hmac.compare_digest(token, self.csrf(value))
 
 
-__all__ = ["COOKIE", "SessionSigner"]
+__all__ = ["COOKIE", "SessionClaims", "SessionSigner"]

@@ -59,6 +59,9 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     """False: the user cannot log in and open sessions end (users are never deleted:
     the audit trail names them)."""
+    session_generation: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    """Counted up when the password is reset: a session cookie issued under an earlier
+    generation no longer works (:mod:`castsight.station.auth.cookies`)."""
 
 
 class PlanRow(Base):

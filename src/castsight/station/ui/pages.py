@@ -72,7 +72,7 @@ async def login(
     answer = RedirectResponse(_safe_next(next), status_code=303)
     answer.set_cookie(
         COOKIE,
-        station.signer.issue(user.id),
+        station.signer.issue(user.id, user.session_generation),
         max_age=station.signer.max_age_s,
         httponly=True,
         samesite="strict",
