@@ -134,11 +134,20 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         from castsight.station.signals.mqtt import MqttPublisher
 
         all_publishers.append(MqttPublisher(settings.signals.mqtt))
+    accounts = AccountService(sessions)
     if settings.signals.opcua.enabled:
         from castsight.station.signals.opcua import OpcuaPublisher
 
+        def opcua_login(name: str, password: str) -> bool:
+            return accounts.login(name, password, client="opcua") is not None
+
         all_publishers.append(
-            OpcuaPublisher(settings.signals.opcua, [c.name for c in settings.cells])
+            OpcuaPublisher(
+                settings.signals.opcua,
+                [c.name for c in settings.cells],
+                storage=settings.storage,
+                login=opcua_login,
+            )
         )
     pool = InspectionPool(settings.cells, settings.workers, active)
     model_service.on_activate = pool.set_model
@@ -151,7 +160,6 @@ def start_station(settings: StationSettings, publishers: Sequence[Publisher] = (
         provenance=provenance,
         models=model_service,
     )
-    accounts = AccountService(sessions)
     if accounts.bootstrap(settings.auth) is not None:
         log.warning("created the bootstrap admin %r", settings.auth.bootstrap_admin)
     return Station(

@@ -30,14 +30,18 @@ def endpoints(settings: StationSettings) -> list[str]:
     ...                     dicom=DicomSettings(enabled=True, port=11112))
     >>> for line in endpoints(s)[2:]: print(line)
     DICOM C-STORE: AE title CASTSIGHT on 127.0.0.1:11112
+    >>> s.signals.opcua.enabled = True
+    >>> print(endpoints(s)[2])
+    OPC UA: opc.tcp://127.0.0.1:4840/castsight/ (Basic256Sha256_Sign, Basic256Sha256_SignAndEncrypt)
     """
     url = url_of(settings)
     lines = [
         f"castsight station: {url}  (parts: {url}/api/parts, API: {url}/docs)",
         f"review UI: {url}/ui",
     ]
-    if settings.signals.opcua.enabled:
-        lines.append(f"OPC UA: {settings.signals.opcua.endpoint()}")
+    opcua = settings.signals.opcua
+    if opcua.enabled:
+        lines.append(f"OPC UA: {opcua.endpoint()} ({', '.join(opcua.security_policies)})")
     dicom = settings.dicom
     if dicom.enabled:
         port = str(dicom.port) if dicom.port else "(a free port, logged at start)"

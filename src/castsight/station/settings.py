@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -93,10 +93,29 @@ class MqttSettings(BaseModel):
     """How long a publish may wait for the broker's acknowledgement."""
 
 
+OpcuaSecurityPolicy = Literal[
+    "None",
+    "Basic256Sha256_Sign",
+    "Basic256Sha256_SignAndEncrypt",
+    "Aes128Sha256RsaOaep_Sign",
+    "Aes128Sha256RsaOaep_SignAndEncrypt",
+    "Aes256Sha256RsaPss_Sign",
+    "Aes256Sha256RsaPss_SignAndEncrypt",
+]
+"""An OPC UA endpoint's security policy and message security mode ("None": neither
+signed nor encrypted, for a lab only)."""
+
+
 class OpcuaSettings(BaseModel):
     """The OPC UA server: per cell a result object in the manner of OPC 40100 (Machine
-    Vision), updated as each sentence is stored. No security policy yet (plain
-    ``opc.tcp``, anonymous read-only): keep it on the cell's network."""
+    Vision), updated as each sentence is stored. Secured endpoints only unless
+    ``security_policies`` says ``None``; see :mod:`castsight.station.signals.opcua`.
+
+    >>> OpcuaSettings().security_policies
+    ['Basic256Sha256_Sign', 'Basic256Sha256_SignAndEncrypt']
+    >>> OpcuaSettings(security_policies=["None"]).secured()
+    False
+    """
 
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -109,6 +128,65 @@ class OpcuaSettings(BaseModel):
     start_timeout_s: float = Field(60.0, gt=0)
     """How long starting the server may take (loading the standard address space takes
     seconds on a busy machine); a taken port fails at once, not after this."""
+    security_policies: list[OpcuaSecurityPolicy] = [
+        "Basic256Sha256_Sign",
+        "Basic256Sha256_SignAndEncrypt",
+    ]
+    """The endpoints offered. ``"None"`` (no signature, no encryption) only when listed:
+    a client on an unsecured channel is refused otherwise, whatever it asks for."""
+    application_uri: str | None = None
+    """The server's ApplicationUri; it must be in its certificate (subjectAltName URI).
+    None: the certificate's; a certificate generated here gets ``urn:HOST:castsight:station``."""
+    certificate: Path | None = None
+    """The server's application instance certificate (DER or PEM), with ``private_key``
+    (PEM or DER, unencrypted). None: a self-signed one (RSA 2048, SHA-256, 5 years) is
+    generated at the first start into ``DATA_DIR/opcua/`` and used from then on; it is
+    never replaced silently (an expired, mismatched or half-missing pair stops the start
+    with the reason)."""
+    private_key: Path | None = None
+    trusted_clients: Path | None = None
+    """A folder of the client certificates (DER or PEM) allowed on secured endpoints, read
+    at start; a client certificate refused is kept in ``DATA_DIR/opcua/rejected/`` for an
+    administrator to move there. None: any client certificate (the channel is still
+    signed and encrypted, but anyone can connect)."""
+    login: Literal["anonymous", "station-users"] = "anonymous"
+    """``station-users``: a client logs in with a station user's name and password (any
+    active user, audited as a login), anonymous sessions are refused."""
+
+    @field_validator("security_policies")
+    @classmethod
+    def _policies(cls, policies: list[str]) -> list[str]:
+        if not policies or len(set(policies)) != len(policies):
+            raise ValueError(f"at least one security policy, each once (got {policies})")
+        return policies
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OpcuaSettings:
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError("certificate and private_key go together")
+        if self.login == "station-users" and not self.secured():
+            raise ValueError("login: station-users needs a secured policy (passwords in clear)")
+        return self
+
+    def secured(self) -> bool:
+        """Whether a secured endpoint is offered (then the server needs a certificate)."""
+        return any(p != "None" for p in self.security_policies)
+
+    def certificate_files(self, storage: StorageSettings) -> tuple[Path, Path]:
+        """The certificate and private key in force (given, or generated in the data
+        folder).
+
+        >>> OpcuaSettings().certificate_files(StorageSettings(data_dir=Path("d")))
+        (PosixPath('d/opcua/server-certificate.der'), PosixPath('d/opcua/server-key.pem'))
+        """
+        if self.certificate is not None and self.private_key is not None:
+            return self.certificate, self.private_key
+        folder = storage.data_dir / "opcua"
+        return folder / "server-certificate.der", folder / "server-key.pem"
+
+    def rejected_folder(self, storage: StorageSettings) -> Path:
+        """Where refused client certificates are kept."""
+        return storage.data_dir / "opcua" / "rejected"
 
     def endpoint(self) -> str:
         """The endpoint URL.
@@ -343,6 +421,11 @@ def _relative_to(data: dict[str, Any], root: Path) -> None:
     dicom = data.get("dicom")
     if isinstance(dicom, dict):
         fix(dicom, "spool_dir")
+    signals = data.get("signals")
+    opcua = signals.get("opcua") if isinstance(signals, dict) else None
+    if isinstance(opcua, dict):
+        for key in ("certificate", "private_key", "trusted_clients"):
+            fix(opcua, key)
     for cell in data.get("cells") or []:
         if isinstance(cell, dict):
             fix(cell, "model")
@@ -360,6 +443,7 @@ __all__ = [
     "CellSettings",
     "DicomSettings",
     "MqttSettings",
+    "OpcuaSecurityPolicy",
     "OpcuaSettings",
     "SignalSettings",
     "StationSettings",

@@ -3,63 +3,43 @@ then the station serving it (a part sent over HTTP, a timeout: REVIEW NoTest).""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asyncua import Client, ua
 from fastapi.testclient import TestClient
 
 from castsight.station.main import create_app
-from castsight.station.settings import OpcuaSettings, SignalSettings
+from castsight.station.settings import OpcuaSettings, SignalSettings, StorageSettings
 from castsight.station.signals import SentenceMessage
-from castsight.station.signals.opcua import RESULT_VARIABLES, OpcuaPublisher, node_id
-from tests.station.builders import CELL_AUTH, station_settings, view_bytes
+from castsight.station.signals.opcua import OpcuaPublisher
+from tests.station.builders import ADMIN, CELL_AUTH, station_settings, view_bytes
+from tests.station.signals.opcua_clients import client_cert, free_port, read
 
 T0 = dt.datetime(2026, 12, 2, 10, 0, 0, tzinfo=dt.UTC)
 T1 = dt.datetime(2026, 12, 2, 10, 0, 7, 250000, tzinfo=dt.UTC)
 NAMESPACE = "urn:castsight:test"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def read(settings: OpcuaSettings, cell: str) -> dict[str, Any]:
-    """The cell's result variables and the system state, read by a client (browsing by
-    name for the state, by node id for the result)."""
-
-    async def go() -> dict[str, Any]:
-        async with Client(settings.endpoint(), timeout=30) as client:
-            ns = await client.get_namespace_index(settings.namespace)
-            state = await client.nodes.objects.get_child(
-                [f"{ns}:CastsightStation", f"{ns}:SystemState"]
-            )
-            values = {"SystemState": await state.read_value()}
-            for name in RESULT_VARIABLES:
-                node = client.get_node(ua.NodeId(node_id(cell, name), ns))
-                values[name] = await node.read_value()
-            return values
-
-    return asyncio.run(go())
-
-
 @pytest.fixture
 def opcua() -> OpcuaSettings:
-    return OpcuaSettings(enabled=True, port=free_port(), namespace=NAMESPACE)
+    """A lab's server: no security (the secured ones: test_opcua_security.py)."""
+    return OpcuaSettings(
+        enabled=True, port=free_port(), namespace=NAMESPACE, security_policies=["None"]
+    )
 
 
 @pytest.fixture
-def publisher(opcua: OpcuaSettings) -> Iterator[OpcuaPublisher]:
-    publisher = OpcuaPublisher(opcua, ["cell-1", "cell-2"])
+def storage(tmp_path: Path) -> StorageSettings:
+    return StorageSettings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def publisher(opcua: OpcuaSettings, storage: StorageSettings) -> Iterator[OpcuaPublisher]:
+    publisher = OpcuaPublisher(opcua, ["cell-1", "cell-2"], storage=storage)
     yield publisher
     publisher.close()
 
@@ -106,37 +86,44 @@ def test_no_test_is_review_failed_never_ok(opcua: OpcuaSettings, publisher: Opcu
     assert got["ModelHash"] == ""
 
 
-def test_a_taken_port_fails_to_start(opcua: OpcuaSettings, publisher: OpcuaPublisher) -> None:
+def test_a_taken_port_fails_to_start(
+    opcua: OpcuaSettings, storage: StorageSettings, publisher: OpcuaPublisher
+) -> None:
     from castsight.errors import CastsightError
 
     with pytest.raises(CastsightError, match="OPC UA server not started"):
-        OpcuaPublisher(opcua, ["cell-1"])
+        OpcuaPublisher(opcua, ["cell-1"], storage=storage)
 
 
-def test_a_start_past_its_timeout_fails(opcua: OpcuaSettings) -> None:
+def test_a_start_past_its_timeout_fails(opcua: OpcuaSettings, storage: StorageSettings) -> None:
     """Starting waits for the server to serve (the port bound, SystemState written), up
     to ``start_timeout_s``, and no longer: a server that is not up by then is an error."""
     from castsight.errors import CastsightError
 
     late = opcua.model_copy(update={"start_timeout_s": 0.001})
     with pytest.raises(CastsightError, match=r"OPC UA server not started \(TimeoutError"):
-        OpcuaPublisher(late, ["cell-1"])
-    publisher = OpcuaPublisher(opcua, ["cell-1"])  # the port was left free
+        OpcuaPublisher(late, ["cell-1"], storage=storage)
+    publisher = OpcuaPublisher(opcua, ["cell-1"], storage=storage)  # the port was left free
     try:
         assert read(opcua, "cell-1")["SystemState"] == "Operational"
     finally:
         publisher.close()
 
 
-def test_the_station_serves_its_sentences(tmp_path: Path, opcua: OpcuaSettings) -> None:
+def test_the_station_serves_its_sentences(tmp_path: Path) -> None:
     """A part sent over HTTP to a station whose inspection times out: REVIEW NoTest on
-    OPC UA with the reason, as stored."""
+    OPC UA with the reason, as stored; read over Basic256Sha256 SignAndEncrypt by a
+    station user (its certificate generated in the data folder)."""
+    opcua = OpcuaSettings(
+        enabled=True, port=free_port(), namespace=NAMESPACE, login="station-users"
+    )
     settings = station_settings(
         tmp_path,
         f"sqlite:///{tmp_path / 's.db'}",
         inspection_timeout_s=0.001,
         signals=SignalSettings(opcua=opcua),
     )
+    cert = client_cert(tmp_path / "client", "hmi")
     with TestClient(create_app(settings), headers=CELL_AUTH) as client:
         answer = client.post(
             "/api/parts?wait=false",
@@ -148,10 +135,11 @@ def test_the_station_serves_its_sentences(tmp_path: Path, opcua: OpcuaSettings) 
         while client.get(url).json()["state"] != "sentenced" and time.monotonic() < end:
             time.sleep(0.05)
         part = client.get(url).json()
-        got = read(opcua, "cell-1")
+        got = read(opcua, "cell-1", cert, ADMIN)
     assert got["SystemState"] == "Operational"
     assert (got["ResultId"], got["PartId"]) == (str(part["id"]), "P-OPC")
     assert (got["Sentence"], got["SentenceCode"], got["NoTest"], got["ResultState"]) == (
         "REVIEW", 3, True, 4)  # fmt: skip
     assert got["Reasons"] == part["sentence"]["reasons"] == ["inspection timed out after 0.001 s"]
     assert got["PlanHash"] == part["sentence"]["plan_sha256"]
+    assert (tmp_path / "data" / "opcua" / "server-certificate.der").is_file()

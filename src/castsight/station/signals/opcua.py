@@ -24,6 +24,17 @@ The address space (namespace :attr:`OpcuaSettings.namespace`, string node ids)::
 
 40100 keeps the processing state (ResultState) apart from the verdict (its result
 content); the verdict here is Sentence/SentenceCode.
+
+Security (:class:`OpcuaSettings`): the endpoints offered are the settings'
+``security_policies`` (Basic256Sha256 Sign and SignAndEncrypt by default; ``None`` only
+when listed), with the server's certificate from
+:func:`castsight.station.signals.certificates.server_certificate`. asyncua's server
+opens an unsecured channel whatever is offered (for GetEndpoints) and would activate a
+session on it, so the station's user manager refuses a session on a channel without a
+client certificate unless ``None`` is offered, one whose certificate is not in
+``trusted_clients`` (when given), and, with ``login: station-users``, one that is not a
+station user's name and password. No session is ever an administrator (asyncua's default
+makes a user named "admin" one, whatever the password, and lets it write): clients read.
 """
 
 from __future__ import annotations
@@ -32,15 +43,32 @@ import asyncio
 import datetime as dt
 import logging
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from asyncua import ua
+from asyncua.common.utils import ServiceError
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.server.internal_server import InternalServer
 from asyncua.server.server import Server
+from asyncua.server.user_managers import UserManager
+from asyncua.ua.status_codes import StatusCodes, get_name_and_doc
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from castsight.errors import CastsightError
-from castsight.station.settings import OpcuaSettings
+from castsight.io.files import atomic_write_bytes
+from castsight.station.settings import OpcuaSettings, StorageSettings
 from castsight.station.signals import SentenceMessage
+from castsight.station.signals.certificates import (
+    ServerCertificate,
+    default_application_uri,
+    server_certificate,
+    thumbprint,
+)
 
 log = logging.getLogger("castsight.station.signals.opcua")
 
@@ -69,6 +97,25 @@ RESULT_VARIABLES: dict[str, tuple[Any, ua.VariantType]] = {
     "ResultId": ("", V.String),
 }
 """Each result variable: initial value and type (in write order: ResultId last)."""
+
+POLICIES = {
+    "None": ua.SecurityPolicyType.NoSecurity,
+    **{
+        name: ua.SecurityPolicyType[name]
+        for name in (
+            "Basic256Sha256_Sign",
+            "Basic256Sha256_SignAndEncrypt",
+            "Aes128Sha256RsaOaep_Sign",
+            "Aes128Sha256RsaOaep_SignAndEncrypt",
+            "Aes256Sha256RsaPss_Sign",
+            "Aes256Sha256RsaPss_SignAndEncrypt",
+        )
+    },
+}
+"""The settings' policy names and asyncua's."""
+
+Login = Callable[[str, str], bool]
+"""Whether a name and password are a station user's (``login: station-users``)."""
 
 
 def node_id(cell: str, variable: str | None = None) -> str:
@@ -115,22 +162,43 @@ class OpcuaPublisher:
     Parameters
     ----------
     settings : OpcuaSettings
-        Host, port, namespace, timeout.
+        Host, port, namespace, timeout, security.
     cells : sequence of str
         The cells to publish (one result object each).
+    storage : StorageSettings
+        The data folder: the generated certificate, refused client certificates.
+    login : callable, optional
+        Checks a client's user name and password (needed with ``login: station-users``).
 
     Raises
     ------
     CastsightError
-        The server cannot start (the port taken, the host unknown).
+        The server cannot start (the port taken, the host unknown, its certificate
+        unusable, ``trusted_clients`` missing).
     """
 
     name = "opcua"
 
-    def __init__(self, settings: OpcuaSettings, cells: Sequence[str]) -> None:
+    def __init__(
+        self,
+        settings: OpcuaSettings,
+        cells: Sequence[str],
+        *,
+        storage: StorageSettings,
+        login: Login | None = None,
+    ) -> None:
         self.settings = settings
         self.cells = tuple(cells)
         self.namespace_index = 0
+        if settings.login == "station-users" and login is None:
+            raise CastsightError(settings.endpoint(), "login: station-users without a user store")
+        self._login = login if settings.login == "station-users" else None
+        if settings.trusted_clients is not None and not settings.trusted_clients.is_dir():
+            raise CastsightError(settings.trusted_clients, "the trusted client folder is missing")
+        self.certificate: ServerCertificate | None = (
+            server_certificate(settings, storage) if settings.secured() else None
+        )
+        self._rejected = settings.rejected_folder(storage)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="castsight-opcua", daemon=True
@@ -191,11 +259,34 @@ class OpcuaPublisher:
             self._loop.close()
 
     async def _start(self) -> None:
-        server = Server()
+        trust = None
+        if self.settings.secured() and self.settings.trusted_clients is not None:
+            trust = TrustStore([self.settings.trusted_clients], [])
+            await trust.load()
+        gate = _Gate(
+            unsecured="None" in self.settings.security_policies, trust=trust, login=self._login
+        )
+        server = Server(user_manager=gate)
         await server.init()
         server.set_endpoint(self.settings.endpoint())
         server.set_server_name("castsight station")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        server.application_type = ua.ApplicationType.Server
+        server.allow_remote_admin(False)
+        cert = self.certificate
+        await server.set_application_uri(
+            cert.application_uri
+            if cert
+            else self.settings.application_uri or default_application_uri()
+        )
+        server.set_security_policy([POLICIES[p] for p in self.settings.security_policies])
+        if cert is not None:
+            await server.load_certificate(cert.certificate)
+            await server.load_private_key(cert.private_key)
+        server.set_identity_tokens(
+            [ua.UserNameIdentityToken] if self._login else [ua.AnonymousIdentityToken]
+        )
+        if trust is not None:
+            server.set_certificate_validator(self._validator(trust))
         ns = await server.register_namespace(self.settings.namespace)
         station = await server.nodes.objects.add_object(
             _nid("castsight", ns), ua.QualifiedName("CastsightStation", ns)
@@ -221,7 +312,45 @@ class OpcuaPublisher:
         await server.start()
         self._server, self.namespace_index = server, ns
         await self._set("castsight.SystemState", "Operational", V.String)
-        log.info("OPC UA server on %s (namespace %d)", self.settings.endpoint(), ns)
+        log.info(
+            "OPC UA server on %s (namespace %d; %s; certificate SHA-1 %s; clients: %s; %s)",
+            self.settings.endpoint(),
+            ns,
+            ", ".join(self.settings.security_policies),
+            cert.sha1 if cert else "none",
+            self.settings.trusted_clients or "any certificate",
+            self.settings.login,
+        )
+        if self.settings.secured() and trust is None:
+            log.warning("OPC UA: any client certificate is accepted (no trusted_clients)")
+
+    def _validator(
+        self, trust: TrustStore
+    ) -> Callable[[x509.Certificate, ua.ApplicationDescription], Coroutine[Any, Any, None]]:
+        """Checks a client's certificate at CreateSession (time, ApplicationUri, key
+        usage, trusted); one refused as untrusted is kept in the rejected folder."""
+        check = CertificateValidator(
+            CertificateValidatorOptions.TRUSTED_VALIDATION
+            | CertificateValidatorOptions.PEER_CLIENT,
+            trust,
+        )
+        rejected = self._rejected
+
+        async def validate(cert: x509.Certificate, app: ua.ApplicationDescription) -> None:
+            try:
+                await check.validate(cert, app)
+            except ServiceError as err:
+                log.warning(
+                    "OPC UA: client %s (certificate SHA-1 %s) refused: %s",
+                    app.ApplicationUri,
+                    thumbprint(cert),
+                    get_name_and_doc(err.code)[0],
+                )
+                if err.code == StatusCodes.BadCertificateUntrusted:
+                    _keep(rejected / f"{thumbprint(cert)}.der", cert)
+                raise
+
+        return validate
 
     async def _write(self, cell: str, values: dict[str, Any]) -> None:
         for name, (_, kind) in RESULT_VARIABLES.items():
@@ -241,6 +370,49 @@ class OpcuaPublisher:
         self._server = None
 
 
+class _Gate(UserManager):
+    """Who may activate a session: a secured channel (unless ``None`` is offered), a
+    trusted client certificate (when a folder is given), a station user (with
+    ``station-users``). Every session reads; none is an administrator."""
+
+    def __init__(self, *, unsecured: bool, trust: TrustStore | None, login: Login | None) -> None:
+        self.unsecured = unsecured
+        self.trust = trust
+        self.login = login
+
+    def get_user(
+        self,
+        iserver: InternalServer,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
+        if not certificate:  # b"" on an unsecured channel
+            if not self.unsecured:
+                log.warning("OPC UA: a session on an unsecured channel refused")
+                return None
+        elif self.trust is not None and not self.trust.is_trusted(
+            x509.load_der_x509_certificate(certificate)
+        ):
+            log.warning("OPC UA: a session with an untrusted client certificate refused")
+            return None
+        if self.login is not None:
+            if not username or password is None or not self.login(username, password):
+                log.warning("OPC UA: login refused for %r", (username or "")[:100])
+                return None
+            return User(role=UserRole.User, name=username)
+        return User(role=UserRole.User)
+
+
+def _keep(path: Path, cert: x509.Certificate) -> None:
+    """Write a refused certificate for an administrator to trust (a failure is logged)."""
+    try:
+        if not path.exists():
+            atomic_write_bytes(path, cert.public_bytes(Encoding.DER))
+    except OSError as err:
+        log.warning("OPC UA: refused certificate not kept (%s)", err)
+
+
 def _nid(identifier: str, ns: int) -> ua.NodeId:
     """A string node id in namespace ``ns``."""
     return ua.NodeId.from_string(f"ns={ns};s={identifier}")
@@ -254,4 +426,4 @@ async def _cancel_others() -> None:
     await asyncio.gather(*others, return_exceptions=True)
 
 
-__all__ = ["SENTENCE_CODES", "OpcuaPublisher", "node_id", "result_values"]
+__all__ = ["POLICIES", "SENTENCE_CODES", "Login", "OpcuaPublisher", "node_id", "result_values"]
