@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from castsight.detect.base import EDGE_EXPLAINED, Detector
+from castsight.detect.base import EDGE_EXPLAINED, WEAK, Detector
 from castsight.detect.reference import ReferenceDetector, ReferenceView, t_to_sigmas
 from castsight.errors import InputError
 from castsight.io import discover_parts, read_radiograph
@@ -246,3 +246,22 @@ def test_a_view_unlike_the_taught_ones_deviates_widely(
     moved = dataclasses.replace(image, attenuation=grown[y0 : y0 + rows, x0 : x0 + cols].copy())
     deviating = detector.detect_judged(moved).deviating
     assert deviating is not None and deviating > 0.01
+
+
+def test_a_faint_deviation_is_a_weak_candidate_not_an_indication(
+    series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
+) -> None:
+    """Between the confirmation threshold and the threshold: a weak candidate, which only
+    another view's agreement makes count (the pipeline); past the threshold, never weak."""
+    image = _held_out(series)
+    spot = _quiet_spot(refs["V01"])
+    strong = _with_disk(image, spot, -0.05)
+    peak = float(-detector.zscore(strong).z.min())
+    t_low, t_high = detector.z_threshold("V01", 3.5), detector.z_threshold("V01")
+    faint = _with_disk(image, spot, -0.05 * (t_low + t_high) / 2.0 / peak)
+    judged = detector.detect_judged(faint)
+    assert judged.indications == []
+    (weak,) = judged.weak
+    assert weak.extras[WEAK] == 1.0 and 3.5 < weak.significance <= 5.0
+    assert detector.detect_judged(strong).weak == ()
+    assert ReferenceDetector(refs, confirm_sigmas=None).detect_judged(faint).weak == ()

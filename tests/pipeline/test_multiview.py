@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from castsight.accept.plan import InspectionPlan, load_plan
-from castsight.detect.base import EDGE_EXPLAINED, Indication, Judged, block_max, judged_whole
+from castsight.detect.base import (
+    EDGE_EXPLAINED,
+    WEAK,
+    Indication,
+    Judged,
+    block_max,
+    judged_whole,
+)
 from castsight.io import write_radiograph
 from castsight.io.parts import discover_parts
 from castsight.measure.multiview import _segment, project_points, ray
@@ -49,8 +56,10 @@ class _Marks:
         sees: float | None,
         crack: bool,
         edge: bool = False,
+        weak: dict[str, list[tuple[int, int, float]]] | None = None,
     ) -> None:
         self.marks, self.sees, self.crack, self.edge = marks, sees, crack, edge
+        self.weak = weak or {}
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         w, h = (1, 15) if self.crack else (5, 5)
@@ -62,7 +71,12 @@ class _Marks:
         ]
 
     def detect_judged(self, image: PreparedImage) -> Judged:
-        found = judged_whole(self.detect(image))
+        box = np.ones((5, 5), bool)
+        weak = tuple(
+            Indication((x - 2, y - 2, 5, 5), box, 1, depth, 4.2, "m", {WEAK: 1.0})
+            for x, y, depth in self.weak.get(image.radiograph.view or "", [])
+        )
+        found = judged_whole(self.detect(image))._replace(weak=weak)
         if self.sees is None:
             return found
         blocks = block_max(np.full(image.shape, self.sees, np.float32))
@@ -78,7 +92,9 @@ def _plan(min_views: int) -> InspectionPlan:
 
 def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views: int = 2,
              geometry: bool = True, sees: float | None = DEPTH / 4,
-             crack: bool = False, edge: bool = False) -> InspectionRecord:  # fmt: skip
+             crack: bool = False, edge: bool = False,
+             weak: dict[str, list[tuple[int, int, float]]] | None = None,
+             ) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -88,7 +104,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
         acq = Acquisition(pixel_pitch_mm=0.55, sod_mm=1000.0, sdd_mm=1100.0, projection=proj)
         px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
         write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
-    detector = _Marks(marks, sees, crack, edge)
+    detector = _Marks(marks, sees, crack, edge, weak)
     inspector = Inspector(_plan(min_views), detector_for=lambda _view: detector)
     return inspector.inspect(discover_parts([folder])[0])
 
@@ -165,3 +181,40 @@ def test_without_geometry_an_edge_explained_indication_still_counts(tmp_path: Pa
     """Fail-safe: no other view can speak for it, so it stands."""
     record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, geometry=False, edge=True)
     assert record.sentence == "NG"
+
+
+def _weak_at(
+    point: np.ndarray, view: str, depth: float = DEPTH
+) -> dict[str, list[tuple[int, int, float]]]:
+    return {view: [(*_pixel(point, view), depth)]}
+
+
+def test_a_weak_candidate_another_views_indication_confirms_counts(tmp_path: Path) -> None:
+    """Issue 13, item 2: too faint to call in one view, it counts where another agrees;
+    so does that view's indication, which alone would need a second view."""
+    record = _inspect(tmp_path, {"V01": [_pixel(INSIDE, "V01")]}, edge=True,
+                      weak=_weak_at(INSIDE, "V02"))  # fmt: skip
+    assert record.sentence == "NG"
+    found = {i["id"]: i for i in _indications(record)}
+    assert set(found) == {"V01#0", "V02#0"}
+    assert found["V02#0"]["extra_weak"] == 1.0 and found["V02#0"]["confirmed"] is True
+    assert sorted(found["V02#0"]["views"]) == ["V01", "V02"]  # type: ignore[arg-type]
+    assert any("V02#0" in f.indications for f in record.findings)
+
+
+@pytest.mark.parametrize(
+    ("marks", "weak"),
+    [
+        ({}, {**_weak_at(INSIDE, "V01"), **_weak_at(INSIDE, "V02")}),  # two faint ones agree
+        ({"V01": [_pixel(INSIDE, "V01")]}, _weak_at(INSIDE, "V02", DEPTH * 2.5)),  # 2.5x deeper
+        ({}, _weak_at(INSIDE, "V02")),  # alone
+    ],
+)
+def test_a_weak_candidate_without_an_alike_indication_elsewhere_is_not_judged(
+    tmp_path: Path,
+    marks: dict[str, list[tuple[int, int]]],
+    weak: dict[str, list[tuple[int, int, float]]],
+) -> None:
+    record = _inspect(tmp_path, marks, sees=DEPTH * 4, weak=weak)
+    assert all(i.get("extra_weak") is None for i in _indications(record))
+    assert not any(f.indications for f in record.findings if f.view == "V02")

@@ -117,6 +117,9 @@ class Detector(Protocol):
         ...
 
 
+WEAK = "weak"
+"""Key of :attr:`Indication.extras`: 1.0 on a candidate below the detector's threshold
+that other views confirmed (:attr:`Judged.weak`)."""
 EDGE_EXPLAINED = "edge_explained"
 """``Indication.extras`` key: 1.0 when the indication's peak falls below the threshold
 once the good part's edges may lie a little elsewhere (the reference detector's
@@ -157,6 +160,10 @@ class Judged(NamedTuple):
     of :data:`DETECTABLE_BLOCK` x :data:`DETECTABLE_BLOCK` pixels (the block's largest;
     ``inf`` where it judged nothing), so other views can tell whether this one could
     have seen a defect they found (:mod:`castsight.measure.multiview`); None: unknown."""
+    weak: tuple[Indication, ...] = ()
+    """Candidates past the detector's confirmation threshold but not its own (marked
+    :data:`WEAK`): too faint to call in one view, they count where another view sees the
+    same point of the part (the pipeline's multi-view confirmation)."""
 
 
 def judged_whole(found: list[Indication]) -> Judged:

@@ -35,7 +35,7 @@ indication no other view could have seen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,6 +144,7 @@ def confirm(
     *,
     tolerance_mm: float,
     block: int = DETECTABLE_BLOCK,
+    agree: Callable[[int, int], bool] | None = None,
 ) -> list[Confirmation]:
     """Match ``candidates`` across views (see the module docstring), in their order.
 
@@ -151,6 +152,8 @@ def confirm(
     ``detectable`` their detectors' detectability maps (blocks of ``block`` px):
     a view without one never speaks against another's indication. A candidate of
     a view without a geometry is returned as seen by its view only, covered by none.
+    ``agree(i, j)``, when given, must also hold for candidates ``i`` and ``j`` to
+    confirm each other.
     """
     rays = {
         i: ray(projections[c.view], c.row, c.col)
@@ -166,6 +169,8 @@ def confirm(
         partners: dict[str, F64] = {}
         for j, other in enumerate(candidates):
             if j not in rays or other.view == c.view or other.polarity != c.polarity:
+                continue
+            if agree is not None and not agree(i, j):
                 continue
             dist, mid = _closest(o, d, *rays[j])
             if mid is not None and dist <= tolerance_mm and _in_box(mid, box):

@@ -71,6 +71,12 @@ class ViewResult:
     unconfirmed: tuple[str, ...] = ()
     """Ids of indications other views looked at but did not confirm (fewer than the
     zone's ``min_views``): kept in the record, not judged."""
+    weak: tuple[Indication, ...] = field(default=(), repr=False)
+    """The detector's weak candidates (:attr:`~castsight.detect.base.Judged.weak`), until
+    the multi-view confirmation makes those other views saw indications (not recorded)."""
+    backgrounds: tuple[float, ...] | None = field(default=None, repr=False)
+    """Local attenuation under each indication, then each weak candidate (calibrated
+    views; for measuring confirmed weak candidates with the rest)."""
 
     def ids(self) -> list[str]:
         """Indication ids, ``VIEW#k``."""
