@@ -170,6 +170,6 @@ def judged_whole(found: list[Indication]) -> Judged:
     """:class:`Judged` of a detector that judges the whole part and has no reference.
 
     >>> judged_whole([])
-    Judged(indications=[], share=1.0, deviating=None, detectable=None)
+    Judged(indications=[], share=1.0, deviating=None, detectable=None, weak=())
     """
     return Judged(found, 1.0)
