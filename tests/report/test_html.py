@@ -179,8 +179,10 @@ def test_each_indication_says_which_views_saw_it_and_where_in_the_part(
     tmp_path: Path, records: list[dict[str, Any]]
 ) -> None:
     seen, alone = records[0]["views"][0]["indications"]
-    seen.update(views=["V01", "V03"], part_mm=[12.5, -3.25, 4.0], confirmed=True)
+    seen.update(views=["V01", "V03"], part_mm=[12.5, -3.25, 4.0], confirmed=True,
+                extra_weak=1.0)  # fmt: skip
     alone.update(views=["V01"], part_mm=None, confirmed=False)
     html = write_html_report(records, tmp_path / "out", max_side=64).read_text(encoding="utf-8")
-    assert "seen by V01, V03 · part (12.5, -3.2, 4.0) mm" in html
-    assert "seen by V01 · not confirmed by the views that looked: not judged" in html
+    assert ("seen by V01, V03 · part (12.5, -3.2, 4.0) mm · below the threshold in this view, "
+            "counted because another view confirms it") in html  # fmt: skip
+    assert "seen by V01 · not confirmed by the views that looked: not judged<" in html

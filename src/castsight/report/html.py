@@ -288,6 +288,8 @@ def _seen_line(ind: Mapping[str, Any]) -> str:
         if ind.get("confirmed") is False
         else ""
     )
+    if ind.get("extra_weak"):
+        note += " · below the threshold in this view, counted because another view confirms it"
     return f"seen by {seen}{at}{note}"
 
 
