@@ -45,7 +45,7 @@ import logging
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from asyncua import ua
 from asyncua.common.utils import ServiceError
@@ -61,7 +61,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from castsight.errors import CastsightError
 from castsight.io.files import atomic_write_bytes
-from castsight.station.settings import OpcuaSettings, StorageSettings
+from castsight.station.settings import OpcuaSecurityPolicy, OpcuaSettings, StorageSettings
 from castsight.station.signals import SentenceMessage
 from castsight.station.signals.certificates import (
     ServerCertificate,
@@ -99,18 +99,8 @@ RESULT_VARIABLES: dict[str, tuple[Any, ua.VariantType]] = {
 """Each result variable: initial value and type (in write order: ResultId last)."""
 
 POLICIES = {
-    "None": ua.SecurityPolicyType.NoSecurity,
-    **{
-        name: ua.SecurityPolicyType[name]
-        for name in (
-            "Basic256Sha256_Sign",
-            "Basic256Sha256_SignAndEncrypt",
-            "Aes128Sha256RsaOaep_Sign",
-            "Aes128Sha256RsaOaep_SignAndEncrypt",
-            "Aes256Sha256RsaPss_Sign",
-            "Aes256Sha256RsaPss_SignAndEncrypt",
-        )
-    },
+    name: ua.SecurityPolicyType.NoSecurity if name == "None" else ua.SecurityPolicyType[name]
+    for name in get_args(OpcuaSecurityPolicy)
 }
 """The settings' policy names and asyncua's."""
 
