@@ -152,25 +152,16 @@ def receive(
             same.id,
             same.state,
         )
-        repo.audit(
-            session,
-            action="part_received_again",
-            part_id=same.id,
-            detail={"serial": serial, "cell": cell.name, "views": names},
-        )
-        session.commit()
-        return same.id
-    part = repo.add_part(
-        session, serial=serial, cell=cell.name, part_type=cell.part_type, views=new
-    )
-    repo.audit(
-        session,
-        action="part_received",
-        part_id=part.id,
-        detail={"serial": serial, "cell": cell.name, "views": names},
-    )
+        part_id, action = same.id, "part_received_again"
+    else:
+        part_id = repo.add_part(
+            session, serial=serial, cell=cell.name, part_type=cell.part_type, views=new
+        ).id
+        action = "part_received"
+    detail = {"serial": serial, "cell": cell.name, "views": names}
+    repo.audit(session, action=action, part_id=part_id, detail=detail)
     session.commit()
-    return part.id
+    return part_id
 
 
 __all__ = ["FORMATS", "PartUpload", "UploadedView", "choose_cell", "receive", "view_name"]

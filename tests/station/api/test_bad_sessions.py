@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -77,13 +78,19 @@ def test_a_tampered_session_is_refused(client: TestClient) -> None:
     _writes_refused(client, forged, 401, "log in first")
 
 
-def test_a_session_of_a_disabled_or_unknown_user_is_refused(client: TestClient) -> None:
+def _with_erin(client: TestClient) -> tuple[Any, Any, Any]:
+    """The station, its admin, and a new engineer "erin" (password "erin-pass-1")."""
     station = client.app.state.station  # type: ignore[attr-defined]
     admin = station.accounts.login(*ADMIN)
     assert admin is not None
     erin = station.accounts.create_user(
         name="erin", role=Role.ENGINEER, password="erin-pass-1", by=admin
     )
+    return station, admin, erin
+
+
+def test_a_session_of_a_disabled_or_unknown_user_is_refused(client: TestClient) -> None:
+    station, admin, erin = _with_erin(client)
     session = station.signer.issue(erin.id)
     station.accounts.set_active(erin.id, False, by=admin)
     _writes_refused(client, session, 401, "log in first")
@@ -100,12 +107,7 @@ def _log_in(client: TestClient, name: str, password: str) -> str:
 
 
 def test_a_password_reset_ends_the_users_sessions(client: TestClient) -> None:
-    station = client.app.state.station  # type: ignore[attr-defined]
-    admin = station.accounts.login(*ADMIN)
-    assert admin is not None
-    erin = station.accounts.create_user(
-        name="erin", role=Role.ENGINEER, password="erin-pass-1", by=admin
-    )
+    station, _, erin = _with_erin(client)
     before = _log_in(client, "erin", "erin-pass-1")
     assert client.get("/api/models").status_code == 200  # erin's session works
     other = _log_in(client, "erin", "erin-pass-1")  # a second browser
