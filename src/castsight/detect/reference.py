@@ -97,7 +97,8 @@ a deviation there is more than a displaced edge (:func:`_outside_envelope`)."""
 CONFIRM_SIGMAS = 3.5
 """Candidates past this (but not the threshold) are :attr:`~castsight.detect.base.Judged.weak`:
 called only where another view confirms them. A good 768 px view of the standard suite
-holds 0-4 such candidates off displaced edges (median 1; lab notes 2026-12-03)."""
+holds 0-9 such candidates off displaced edges (median 1 over 24 views of 6 good parts;
+lab notes 2026-12-03)."""
 GROW_PX = 32
 """How far (px) an indication may grow from its seeds into the support."""
 
