@@ -52,7 +52,7 @@ from castsight.accept.judge import (
 )
 from castsight.accept.plan import InspectionPlan
 from castsight.accept.views import same_image_findings, view_set_findings
-from castsight.detect.base import EDGE_EXPLAINED, Detector, Indication
+from castsight.detect.base import EDGE_EXPLAINED, FRAME_LINE, Detector, Indication, along_frame
 from castsight.detect.local import LocalDetector
 from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
@@ -179,10 +179,11 @@ class Inspector:
                 for k, conf in enumerate(confs)
                 if (
                     len(conf.views) < (need := zones.get(r.zones[k], self.plan.rules).min_views)
-                    and len(conf.covered_by) >= need - 1
+                    and conf.coverage >= need - 1
                 )
-                # a displaced edge of the good part explains it: only other views can tell
-                or (r.indications[k].extras.get(EDGE_EXPLAINED) and len(conf.views) < edge_need)
+                # a displaced edge of the good part, or structure moved into the field,
+                # explains it: only other views can tell
+                or (_structural(r.indications[k]) and len(conf.views) < edge_need)
             }
             kept = tuple(
                 f for f in r.findings if not (f.indications and set(f.indications) <= dropped)
@@ -259,7 +260,11 @@ class Inspector:
         t1 = time.perf_counter()
         try:
             judged = detector.detect_judged(prep)
-            indications = tuple(judged.indications)
+            indications = tuple(
+                replace(i, extras={**i.extras, FRAME_LINE: 1.0})
+                if along_frame(i.bbox, prep.shape) else i
+                for i in judged.indications
+            )  # fmt: skip
         except CastsightError as err:
             finding = Finding("detector", "view", name, on_fail, f"view {name}: {err.reason}")
             failed = replace(base, status="unmeasurable", error=err.reason, findings=(finding,))
@@ -352,6 +357,12 @@ class Inspector:
                 r = self._judge(r, r.indications + tuple(r.weak[k] for k in ks), r.timings)
             out.append(replace(r, weak=()))
         return tuple(out)
+
+
+def _structural(ind: Indication) -> bool:
+    """Does the good part's own structure explain ``ind`` (a displaced edge, or a line
+    along the frame's edge the fixturing moved in), so that only other views can tell?"""
+    return bool(ind.extras.get(EDGE_EXPLAINED) or ind.extras.get(FRAME_LINE))
 
 
 def _background(prep: PreparedImage, indications: tuple[Indication, ...]) -> list[float] | None:

@@ -23,10 +23,10 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "7919597a175f849b214cc15045b96194c3fbe8f058dc85aad3b82f3b2cd24bac",
-    "bench/reference": "8d4d9c7468d0064e22a98f176a930d27786afd02fb28f5c7cd28ad54d2447f8a",
-    "inspect/local": "7919597a175f849b214cc15045b96194c3fbe8f058dc85aad3b82f3b2cd24bac",
-    "inspect/model": "8d4d9c7468d0064e22a98f176a930d27786afd02fb28f5c7cd28ad54d2447f8a",
+    "bench/local": "2f77c44a12660711ef1d169af265d192ea67c94d83cb549629a16df4a39c909c",
+    "bench/reference": "979be9cb66ebea3f92f588370fa19ced66f0d1507e276bbb9096e13237be7b8c",
+    "inspect/local": "2f77c44a12660711ef1d169af265d192ea67c94d83cb549629a16df4a39c909c",
+    "inspect/model": "979be9cb66ebea3f92f588370fa19ced66f0d1507e276bbb9096e13237be7b8c",
     "demo/reference": "c68d8dcf11ae7fb05b2bd9b781b525f536d27160db3187cbc8cb2d871c51507f",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

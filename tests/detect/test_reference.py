@@ -144,6 +144,45 @@ def test_an_edge_moved_by_a_pixel_is_explained_by_the_edge_tolerance(
     assert float(np.abs(disk.edge_z[y0 - 3 : y0 + 4, x0 - 3 : x0 + 4]).max()) > t
 
 
+def test_a_view_posed_beyond_the_taught_range_is_judged_with_a_wider_edge_tolerance(
+    series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
+) -> None:
+    """The middle of the view displaced by 3 px (a tilt beyond the taught range moves
+    structure more than the pose modes follow): with 1 px of edge tolerance it deviates
+    and gives indications; the detector settles on 3 px, where a displaced edge explains
+    them (only other views can make them count), and a pore on even ground is still one."""
+    image = _held_out(series)
+    a = image.attenuation
+    rows, cols = a.shape
+    r0, r1, c0, c1 = rows // 4, 3 * rows // 4, cols // 4, 3 * cols // 4
+    moved = a.copy()
+    moved[r0:r1, c0:c1] = a[r0:r1, c0 + 3 : c1 + 3]
+    x0, y0 = _quiet_spot(refs["V01"])
+    posed = _with_disk(dataclasses.replace(image, attenuation=moved), (x0, y0), -0.05)
+    strict = ReferenceDetector(refs, max_edge_tolerance_px=1).detect_judged(posed)
+    assert strict.deviating is not None and strict.deviating > 0.001
+    assert [i for i in strict.indications if not i.extras[EDGE_EXPLAINED]][1:]  # pore and more
+    assert detector.zscore(posed).edge_tolerance_px == 3
+    judged = detector.detect_judged(posed)
+    assert judged.deviating is not None and judged.deviating < strict.deviating / 5
+    (pore,) = [i for i in judged.indications if not i.extras[EDGE_EXPLAINED]]
+    x, y, w, h = pore.bbox
+    assert x <= x0 < x + w and y <= y0 < y + h
+    assert pore.extras["edge_tolerance_px"] == 3.0
+    assert detector.zscore(image).edge_tolerance_px == 1  # a good part posed in range
+
+
+def test_a_defect_does_not_widen_the_edge_tolerance(
+    series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
+) -> None:
+    """A pore covering more than the settled share of a small view deviates whatever the
+    edge tolerance: the view stays at 1 px, where nothing near an edge is explained away."""
+    posed = _with_disk(_held_out(series), _quiet_spot(refs["V01"]), -0.05)
+    judged = detector.detect_judged(posed)
+    assert judged.deviating is not None and judged.deviating > 0.001
+    assert detector.zscore(posed).edge_tolerance_px == 1
+
+
 def test_indications_are_in_the_image_own_pixels(
     series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from castsight.accept.plan import InspectionPlan, load_plan
 from castsight.detect.base import (
+    DETECTABLE_BLOCK,
     EDGE_EXPLAINED,
     WEAK,
     Indication,
@@ -20,7 +21,7 @@ from castsight.detect.base import (
 )
 from castsight.io import write_radiograph
 from castsight.io.parts import discover_parts
-from castsight.measure.multiview import _segment, project_points, ray
+from castsight.measure.multiview import Candidate, _segment, confirm, project_points, ray
 from castsight.pipeline import InspectionRecord, Inspector
 from castsight.preprocess.prepare import PreparedImage
 from castsight.radiograph import Acquisition, Radiograph
@@ -218,3 +219,59 @@ def test_a_weak_candidate_without_an_alike_indication_elsewhere_is_not_judged(
     record = _inspect(tmp_path, marks, sees=DEPTH * 4, weak=weak)
     assert all(i.get("extra_weak") is None for i in _indications(record))
     assert not any(f.indications for f in record.findings if f.view == "V02")
+
+
+def test_views_that_together_cover_an_indication_s_ray_can_speak_against_it() -> None:
+    """Wherever along its ray the indication lies, some other view would have seen it:
+    V02 covers the near half of the ray, V03 the far half (coverage 1). Either alone
+    leaves a stretch where the indication could hide (coverage 0)."""
+    poses = {"V01": Pose.identity(), "V02": Pose.from_euler(25.0, 0.0, 0.0),
+             "V03": Pose.from_euler(0.0, 25.0, 0.0)}  # fmt: skip
+    mats = {v: projection_matrix(GEOMETRY, p) for v, p in poses.items()}
+    rows, cols = project(INSIDE, GEOMETRY, poses["V01"])
+    cand = Candidate("V01", 0, 1, float(rows[0]), float(cols[0]), DEPTH)
+    seg = _segment(*ray(mats["V01"], float(rows[0]), float(cols[0])), BOX)
+    half = len(seg) // 2
+    blocks = block_max(np.zeros((SIZE, SIZE), np.float32)).shape
+
+    def sees(view: str, points: np.ndarray) -> np.ndarray:
+        """A detectability map that detects DEPTH only where ``points`` project."""
+        out = np.full(blocks, np.inf, np.float32)
+        r, c = project_points(mats[view], points)
+        out[(r // DETECTABLE_BLOCK).astype(int), (c // DETECTABLE_BLOCK).astype(int)] = 0.01
+        return out
+
+    near, far = sees("V02", seg[:half]), sees("V03", seg[half:])
+    (both,) = confirm([cand], mats, {"V02": near, "V03": far}, BOX, tolerance_mm=2.0)
+    assert both.views == ("V01",) and both.covered_by == ("V02", "V03") and both.coverage == 1
+    (one,) = confirm([cand], mats, {"V02": near}, BOX, tolerance_mm=2.0)
+    assert one.covered_by == ("V02",) and one.coverage == 0
+
+
+class _FrameLine(_Marks):
+    """A 40 x 3 px line along V01's top edge (and, with ``compact``, a 5 x 5 px mark there)."""
+
+    def __init__(self, compact: bool = False) -> None:
+        super().__init__({}, DEPTH * 2, crack=False)
+        self.compact = compact
+
+    def detect(self, image: PreparedImage) -> list[Indication]:
+        if image.radiograph.view != "V01":
+            return []
+        w, h = (5, 5) if self.compact else (40, 3)
+        return [Indication((40, 1, w, h), np.ones((h, w), bool), 1, DEPTH, 9.0, "m")]
+
+
+@pytest.mark.parametrize(("compact", "sentence"), [(False, "OK"), (True, "NG")])
+def test_a_line_along_the_frame_edge_counts_only_where_another_view_confirms_it(
+    tmp_path: Path, compact: bool, sentence: str
+) -> None:
+    """Structure the fixturing moves into the field leaves a line along the frame's edge:
+    alone it is not judged, even where no other view could have seen it (V02 detects
+    nothing finer than twice its depth); a compact mark at the same edge counts."""
+    _inspect(tmp_path / "a", {})  # the two views' files
+    inspector = Inspector(_plan(2), detector_for=lambda _view: _FrameLine(compact))
+    record = inspector.inspect(discover_parts([tmp_path / "a"])[0])
+    assert record.sentence == sentence
+    (ind,) = _indications(record)
+    assert ind["confirmed"] is compact and ind.get("extra_frame_line") == (None if compact else 1.0)

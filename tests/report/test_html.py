@@ -185,4 +185,9 @@ def test_each_indication_says_which_views_saw_it_and_where_in_the_part(
     html = write_html_report(records, tmp_path / "out", max_side=64).read_text(encoding="utf-8")
     assert ("seen by V01, V03 · part (12.5, -3.2, 4.0) mm · below the threshold in this view, "
             "counted because another view confirms it") in html  # fmt: skip
-    assert "seen by V01 · not confirmed by the views that looked: not judged<" in html
+    assert ("seen by V01 · not confirmed by another view, the views that looked did not see "
+            "it: not judged<") in html  # fmt: skip
+    alone.update(extra_frame_line=1.0)
+    html = write_html_report(records, tmp_path / "out", max_side=64).read_text(encoding="utf-8")
+    assert ("not confirmed by another view, a line along the edge of the frame (structure "
+            "moved into the field): not judged<") in html  # fmt: skip

@@ -126,6 +126,37 @@ once the good part's edges may lie a little elsewhere (the reference detector's
 ``edge_tolerance_px``): what the pose modes do not follow of a part posed beyond the
 taught range, or a defect on an edge; 0.0 otherwise. Such an indication counts only
 where other views confirm it (``multiview.edge_min_views`` of the plan)."""
+FRAME_LINE = "frame_line"
+"""``Indication.extras`` key: 1.0 on an indication that runs along the frame's edge
+(:func:`along_frame`): structure the fixturing error moves into or out of the field,
+counted, like :data:`EDGE_EXPLAINED`, only where other views confirm it."""
+FRAME_REACH_PX = 4
+"""An indication within this many pixels of the frame's edge touches it."""
+FRAME_LINE_RATIO = 3.0
+"""... and runs along it when it is this many times longer along the edge than across."""
+
+
+def along_frame(bbox: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
+    """Does an indication's box touch the frame's edge and run along it?
+
+    A part posed a fraction of a degree otherwise moves structure into or out of
+    the field: at the frame's edge it leaves a thin line along the edge, which no
+    good part taught puts there (on the standard suite's second seed, lines 3-7 px
+    wide and 44-218 px long along the top row made 5 good parts NG;
+    docs/notes/2026-12-03-views-off-the-taught-range.md). A pore or an inclusion
+    there is compact, so it is not such a line.
+
+    >>> along_frame((100, 0, 120, 5), (768, 768)), along_frame((100, 0, 8, 6), (768, 768))
+    (True, False)
+    >>> along_frame((0, 300, 3, 14), (768, 768)), along_frame((100, 300, 120, 5), (768, 768))
+    (True, False)
+    """
+    x, y, w, h = bbox
+    rows, cols = shape
+    r = FRAME_REACH_PX
+    across_rows = (y < r or y + h > rows - r) and w >= FRAME_LINE_RATIO * h
+    across_cols = (x < r or x + w > cols - r) and h >= FRAME_LINE_RATIO * w
+    return across_rows or across_cols
 
 
 DETECTABLE_BLOCK = 8

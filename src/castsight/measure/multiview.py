@@ -89,8 +89,11 @@ class Confirmation:
     part_mm: tuple[float, float, float] | None
     """Triangulated position in part coordinates (mm); None when only one view saw it."""
     covered_by: tuple[str, ...]
-    """Other views that would have seen it wherever it lies on its ray inside the part
-    (their detector judged every point there, able to detect its depth)."""
+    """Other views that would have seen it somewhere on its ray inside the part (their
+    detector judged that point, able to detect its depth)."""
+    coverage: int = 0
+    """The fewest other views that would have seen it at any one point of its ray inside
+    the part: 1 when wherever it lies some other view would have seen it."""
 
 
 def _closest(o1: F64, d1: F64, o2: F64, d2: F64) -> tuple[float, F64 | None]:
@@ -122,18 +125,16 @@ def _segment(origin: F64, direction: F64, box: Box, n: int = 12) -> F64:
     return origin + np.linspace(near, far, n)[:, None] * direction
 
 
-def _sees(detectable: NDArray[np.float32], block: int, rows: F64, cols: F64, depth: float) -> bool:
-    """Would a view with this :attr:`~castsight.detect.base.Judged.detectable` map have
-    detected ``depth`` at every one of these pixels?"""
+def _sees(
+    detectable: NDArray[np.float32], block: int, rows: F64, cols: F64, depth: float
+) -> NDArray[np.bool_]:
+    """Where would a view with this :attr:`~castsight.detect.base.Judged.detectable` map
+    have detected ``depth``, pixel by pixel (outside its frame: nowhere)?"""
     r, c = np.floor(rows / block).astype(int), np.floor(cols / block).astype(int)
-    if (
-        r.min() < 0
-        or c.min() < 0
-        or r.max() >= detectable.shape[0]
-        or c.max() >= detectable.shape[1]
-    ):
-        return False
-    return bool(np.all(detectable[r, c] * VISIBILITY_MARGIN <= depth))
+    inside = (r >= 0) & (c >= 0) & (r < detectable.shape[0]) & (c < detectable.shape[1])
+    seen = np.zeros(len(r), bool)
+    seen[inside] = detectable[r[inside], c[inside]] * VISIBILITY_MARGIN <= depth
+    return seen
 
 
 def confirm(
@@ -178,16 +179,19 @@ def confirm(
                 if best is None or dist < float(np.linalg.norm(best - mid)):
                     partners[other.view] = mid
         seg = _segment(o, d, box)
-        covered = []
+        covered, count = [], np.zeros(len(seg), int)
         for view, matrix in projections.items():
             if view == c.view or not len(seg) or view not in detectable or c.depth <= 0.0:
                 continue
             rows, cols = project_points(matrix, seg)
-            if _sees(detectable[view], block, rows, cols, c.depth):
+            seen = _sees(detectable[view], block, rows, cols, c.depth)
+            count += seen
+            if seen.any():
                 covered.append(view)
         where = None
         if partners:
             p = np.mean(list(partners.values()), axis=0)
             where = (round(float(p[0]), 2), round(float(p[1]), 2), round(float(p[2]), 2))
-        out.append(Confirmation((c.view, *sorted(partners)), where, tuple(covered)))
+        coverage = int(count.min()) if len(count) else 0
+        out.append(Confirmation((c.view, *sorted(partners)), where, tuple(covered), coverage))
     return out

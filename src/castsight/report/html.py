@@ -283,11 +283,16 @@ def _seen_line(ind: Mapping[str, Any]) -> str:
     where = ind.get("part_mm")
     at = (f" · part ({', '.join(f'{float(v):.1f}' for v in where)}) mm"
           if isinstance(where, list) and len(where) == 3 else "")  # fmt: skip
-    note = (
-        " · not confirmed by the views that looked: not judged"
-        if ind.get("confirmed") is False
-        else ""
-    )
+    note = ""
+    if ind.get("confirmed") is False:
+        why = (
+            "a line along the edge of the frame (structure moved into the field)"
+            if ind.get("extra_frame_line")
+            else "a displaced edge of the good part explains it"
+            if ind.get("extra_edge_explained")
+            else "the views that looked did not see it"
+        )
+        note = f" · not confirmed by another view, {why}: not judged"
     if ind.get("extra_weak"):
         note += " · below the threshold in this view, counted because another view confirms it"
     return f"seen by {seen}{at}{note}"
