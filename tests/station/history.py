@@ -7,12 +7,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from castsight.station.store import migrate, repo
 from castsight.station.store.engine import session_factory
 from castsight.station.store.mappers import MachineSentence
 from castsight.station.store.reviews import add_review
+from castsight.station.store.tables import PartRow
 
 VIEWS = ("V01", "V02")
 ZONES = {"NG": ("boss", "V01"), "REVIEW": ("rib", "V02")}
@@ -55,11 +56,13 @@ def seed_history(
     engine: Engine, parts: Sequence[Seeded], *, reviews: Sequence[tuple[int, str]] = ()
 ) -> list[int]:
     """Store ``parts`` (schema upgraded first) and ``reviews`` (index into ``parts``,
-    verdict); the parts' ids."""
+    verdict); the parts' ids. Serials and view digests go on from the parts already
+    stored (a reception is stored once)."""
     migrate.upgrade(engine)
     ids = []
     with session_factory(engine)() as session:
-        for k, p in enumerate(parts):
+        stored = session.scalar(select(func.count()).select_from(PartRow)) or 0
+        for k, p in enumerate(parts, start=stored):
             views = [repo.NewView(v, f"{v}.tif", f"{k:04d}" * 16, 10) for v in VIEWS]
             row = repo.add_part(
                 session, serial=f"S{k:05d}", cell="cell-1", part_type=p.part_type, views=views

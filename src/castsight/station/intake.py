@@ -8,7 +8,11 @@ and sha256s) of a part already stored is that part, not a second one. Its id is
 answered, nothing new is stored, the audit trail says ``part_received_again`` and a
 line is logged. This is what makes the watched folder and the DICOM spool safe against
 a kill between storing a part and moving its files away (they take the same files again
-at the next start), and a cell that posts again after a lost answer. A part X-rayed
+at the next start), and a cell that posts again after a lost answer. The database holds
+it too: each part's reception digest (:func:`castsight.station.store.repo.reception_digest`)
+is unique, so two copies arriving at the same moment (two requests, a watched folder and
+a retry), which both pass the look for the part already stored, are stored once: the
+second insert is refused, rolled back whole, and answered as a resend. A part X-rayed
 again is a new part: its images have other noise, other hashes."""
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from castsight.errors import InputError, printable
@@ -143,6 +148,19 @@ def receive(
         for name, v in zip(names, upload.views, strict=True)
     ]
     same = repo.same_part(session, serial=serial, cell=cell.name, views=new)
+    if same is None:
+        try:
+            part_id = repo.add_part(
+                session, serial=serial, cell=cell.name, part_type=cell.part_type, views=new
+            ).id
+        except IntegrityError:
+            # another receiver stored the same upload since the look (two copies at the
+            # same moment): the database's unique reception refused this one, nothing of
+            # it is stored; it is the part the other stored
+            session.rollback()
+            same = repo.same_part(session, serial=serial, cell=cell.name, views=new)
+            if same is None:  # refused for another reason
+                raise
     if same is not None:
         log.warning(
             "part %s of %s received again with the same images: it is part %d (%s), "
@@ -154,9 +172,6 @@ def receive(
         )
         part_id, action = same.id, "part_received_again"
     else:
-        part_id = repo.add_part(
-            session, serial=serial, cell=cell.name, part_type=cell.part_type, views=new
-        ).id
         action = "part_received"
     detail = {"serial": serial, "cell": cell.name, "views": names}
     repo.audit(session, action=action, part_id=part_id, detail=detail)

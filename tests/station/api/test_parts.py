@@ -3,14 +3,22 @@ processes, store on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from castsight.station.main import create_app
+from castsight.station.store import repo
+from castsight.station.store.tables import AuditRow, PartRow, SentenceRow, ViewRow
 from tests.station.builders import CELL_AUTH, RecordingPublisher, station_settings, view_bytes
 
 
@@ -77,3 +85,46 @@ def test_without_waiting_the_answer_is_202_and_the_part_can_be_polled(
             break
         time.sleep(0.05)
     assert polled["state"] == "sentenced" and polled["sentence"]["sentence"]
+
+
+def test_two_identical_uploads_at_the_same_moment_store_one_part(
+    client: TestClient, published: RecordingPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two identical uploads at the same moment (a retry racing the first, two
+    connections) both pass the look for the part already stored before either stores it
+    (each look waits for the other): the database keeps one part, and the second answer
+    is that part, audited as received again, as for a resend."""
+    both_looked = threading.Barrier(2, timeout=30)
+    looks = itertools.count()
+    look = repo.same_part
+
+    def racing(session: Session, **kwargs: Any) -> PartRow | None:
+        found = look(session, **kwargs)
+        if next(looks) < 2:  # the first look of each upload: past it together
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(repo, "same_part", racing)
+    files = [
+        ("views", ("V01.tif", view_bytes(seed=11), "image/tiff")),
+        ("views", ("V02.tif", view_bytes(seed=12), "image/tiff")),
+    ]
+
+    def post(_: int) -> Any:
+        return client.post("/api/parts", data={"serial": "P-RACE", "cell": "cell-1"}, files=files)
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(post, range(2)))
+    assert all(a.status_code in (201, 202) for a in answers), [a.text for a in answers]
+    [part_id] = {a.json()["id"] for a in answers}
+    assert [m.part_id for m in published.wait(1, timeout=60)] == [part_id]
+    station = client.app.state.station  # type: ignore[attr-defined]
+    with station.sessions() as session:
+        assert session.scalars(select(PartRow.id)).all() == [part_id]
+        assert session.scalar(select(func.count()).select_from(ViewRow)) == 2
+        assert session.scalars(select(SentenceRow.part_id)).all() == [part_id]
+        query = select(AuditRow.action, AuditRow.part_id).where(
+            AuditRow.action.startswith("part_received")
+        )
+        audit = [tuple(row) for row in session.execute(query.order_by(AuditRow.id))]
+    assert audit == [("part_received", part_id), ("part_received_again", part_id)]

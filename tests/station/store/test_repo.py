@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from castsight.station.store import migrate, repo
 from castsight.station.store.engine import session_factory
 from castsight.station.store.mappers import MachineSentence
-from castsight.station.store.tables import AuditRow, FindingRow, IndicationRow
+from castsight.station.store.tables import AuditRow, FindingRow, IndicationRow, PartRow
 
 DIGEST = "ab" * 32
 RECORD = {
@@ -85,3 +87,23 @@ def test_plans_and_models_register_once_and_retention_digests(engine: Engine) ->
         future = repo.now() + dt.timedelta(days=1)
         assert repo.digests_received_before(session, future) == {DIGEST}
         assert repo.digests_received_before(session, repo.now() - dt.timedelta(days=1)) == set()
+
+
+def test_the_database_stores_one_reception_once(engine: Engine) -> None:
+    """The same serial, cell and views (in any order) is refused by the database, not
+    only by :func:`repo.same_part`; other images, another cell or serial are other parts."""
+    migrate.upgrade(engine)
+    a, b = repo.NewView("V01", "V01.tif", "a" * 64, 10), repo.NewView("V02", "V02.tif", DIGEST, 10)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        first = repo.add_part(session, serial="P1", cell="c1", part_type="generic", views=[a, b])
+        for serial, cell, views in (("P1", "c1", [a]), ("P1", "c2", [a, b]), ("P2", "c1", [a, b])):
+            repo.add_part(session, serial=serial, cell=cell, part_type="generic", views=views)
+        session.commit()
+    with sessions() as session:
+        with pytest.raises(IntegrityError):
+            repo.add_part(session, serial="P1", cell="c1", part_type="generic", views=[b, a])
+        session.rollback()
+        same = repo.same_part(session, serial="P1", cell="c1", views=[b, a])
+        assert same is not None and same.id == first.id
+        assert session.scalar(select(func.count()).select_from(PartRow)) == 4

@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,12 +55,42 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def reception_digest(serial: str, cell: str, views: Sequence[NewView]) -> str:
+    """The sha256 of what identifies one reception: the serial, the cell and the views'
+    names and sha256s (in any order). Two uploads with the same digest are the same part
+    received twice; a part X-rayed again has other images, another digest.
+
+    >>> a, b = NewView("V01", "V01.tif", "ab" * 32, 10), NewView("V02", "x.png", "cd" * 32, 20)
+    >>> reception_digest("P1", "c1", [a, b]) == reception_digest("P1", "c1", [b, a])
+    True
+    >>> reception_digest("P1", "c1", [a, b]) == reception_digest("P1", "c2", [a, b])
+    False
+    """
+    pairs = sorted([v.name, v.sha256] for v in views)
+    text = json.dumps([serial, cell, pairs], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def add_part(
     session: Session, *, serial: str, cell: str, part_type: str, views: Sequence[NewView]
 ) -> PartRow:
-    """A received part with its views (flushed: it has its id; the caller commits)."""
+    """A received part with its views (flushed: it has its id; the caller commits).
+
+    Raises
+    ------
+    sqlalchemy.exc.IntegrityError
+        A part with the same :func:`reception_digest` is stored (committed by another
+        receiver since the caller looked with :func:`same_part`); the session must be
+        rolled back.
+    """
     part = PartRow(
-        serial=serial, cell=cell, part_type=part_type, state=RECEIVED, attempts=0, received_at=now()
+        serial=serial,
+        cell=cell,
+        part_type=part_type,
+        state=RECEIVED,
+        attempts=0,
+        received_at=now(),
+        reception_sha256=reception_digest(serial, cell, views),
     )
     part.views = [
         ViewRow(
@@ -92,19 +124,14 @@ def same_part(
     session: Session, *, serial: str, cell: str, views: Sequence[NewView]
 ) -> PartRow | None:
     """The part of ``cell`` with ``serial`` whose views are exactly ``views`` (the same
-    names and sha256s), the newest if several; None when there is none. Identical
-    image bytes are the same upload received again (a part X-rayed again has other
-    noise, other hashes), e.g. after a crash between storing a part and taking its
-    files away."""
-    wanted = sorted((v.name, v.sha256) for v in views)
-    query = (
-        _parts().where(PartRow.serial == serial, PartRow.cell == cell).order_by(PartRow.id.desc())
-    )
-    for part in session.scalars(query):
-        if sorted((v.name, v.sha256) for v in part.views) == wanted:
-            found: PartRow = part
-            return found
-    return None
+    names and sha256s: the same :func:`reception_digest`), or None. Identical image bytes
+    are the same upload received again (a part X-rayed again has other noise, other
+    hashes), e.g. after a crash between storing a part and taking its files away."""
+    digest = reception_digest(serial, cell, views)
+    found: PartRow | None = session.scalars(
+        _parts().where(PartRow.reception_sha256 == digest)
+    ).first()
+    return found
 
 
 def list_parts(
@@ -212,6 +239,7 @@ __all__ = [
     "latest_by_serial",
     "list_parts",
     "now",
+    "reception_digest",
     "register_model",
     "register_plan",
     "same_part",

@@ -116,6 +116,11 @@ class PartRow(Base):
     """How often an inspection was started (a restart starts it again)."""
     received_at: Mapped[dt.datetime] = mapped_column(Stamp)
     sentenced_at: Mapped[dt.datetime | None] = mapped_column(Stamp)
+    reception_sha256: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    """What identifies the reception (:func:`castsight.station.store.repo.reception_digest`:
+    serial, cell, the views' names and sha256s), unique: the database stores the same
+    upload once, even two copies received at the same moment. None only for a copy
+    stored twice before revision 0005 (the first copy holds it)."""
     views: Mapped[list[ViewRow]] = relationship(
         back_populates="part", order_by="ViewRow.position", cascade="all, delete-orphan"
     )
