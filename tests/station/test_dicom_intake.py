@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
+from sqlalchemy import select
 
 from castsight.io import write_radiograph
 from castsight.io.diconde import DX_FOR_PROCESSING
@@ -27,6 +28,7 @@ from castsight.station.dicom import DicomIntake
 from castsight.station.intake import PartUpload
 from castsight.station.main import create_app
 from castsight.station.settings import DicomSettings, StationSettings
+from castsight.station.store.tables import AuditRow
 from tests.station.builders import RecordingPublisher, station_settings
 
 BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
@@ -311,3 +313,49 @@ def test_the_scp_is_off_by_default_and_its_spool_is_relative_to_the_settings_fil
     default = StationSettings.model_validate({"cells": [{"name": "c1", "part_type": "t"}]})
     assert not default.dicom.enabled
     assert default.dicom.spool(default.storage) == Path("castsight-data/dicom-spool")
+
+
+def receptions(client: TestClient) -> list[tuple[str, int | None]]:
+    """The audit trail's parts received (again), oldest first: action, part id."""
+    station = client.app.state.station  # type: ignore[attr-defined]
+    with station.sessions() as session:
+        query = select(AuditRow.action, AuditRow.part_id).where(
+            AuditRow.action.startswith("part_received")
+        )
+        return [(a, p) for a, p in session.execute(query.order_by(AuditRow.id))]
+
+
+def test_a_part_x_rayed_again_in_a_new_series_is_a_new_inspection(tmp_path: Path) -> None:
+    """The same serial in a new series (new series and study UIDs, other images), after
+    a restart, is a second part with its own sentence, as over HTTP or from a watched
+    folder; a late instance of the first series is still refused, a retransmission of
+    it dropped."""
+    settings = dicom_settings(tmp_path)
+    spool = settings.dicom.spool(settings.storage)
+    published = RecordingPublisher()
+    first, again = generate_uid(), generate_uid()
+    v01, v02 = diconde("P-R", "V01", first, seed=1), diconde("P-R", "V02", first, seed=2)
+    x_rayed_again = [diconde("P-R", v, again, seed=s) for v, s in (("V01", 3), ("V02", 4))]
+    for ds in x_rayed_again:
+        ds.StudyInstanceUID = generate_uid()
+    with TestClient(create_app(settings, publishers=[published])) as client:
+        intake = client.app.state.dicom  # type: ignore[attr-defined]
+        assert send(intake.port, v01, v02) == [dicom.SUCCESS] * 2
+        [one] = published.wait(1, timeout=60)
+    with TestClient(create_app(settings, publishers=[published])) as client:  # restarted
+        intake = client.app.state.dicom  # type: ignore[attr-defined]
+        assert send(intake.port, *x_rayed_again) == [dicom.SUCCESS] * 2
+        _, two = published.wait(2, timeout=60)
+        late = diconde("P-R", "V03", first, seed=5)
+        assert send(intake.port, v02, late) == [dicom.SUCCESS, dicom.CANNOT_UNDERSTAND]
+        parts = client.get("/api/parts").json()
+        latest = client.get("/api/parts/P-R/sentence").json()
+        audit = receptions(client)
+    assert (one.serial, two.serial) == ("P-R", "P-R") and one.part_id != two.part_id
+    assert sorted(p["id"] for p in parts) == sorted([one.part_id, two.part_id])
+    assert all(p["state"] == "sentenced" and p["sentence"] is not None for p in parts)
+    assert latest["part_id"] == two.part_id
+    assert audit == [("part_received", one.part_id), ("part_received", two.part_id)]
+    processed = sorted(p.name for p in (spool / "processed").iterdir())
+    assert processed == sorted([f"{one.part_id}-{first}", f"{two.part_id}-{again}"])
+    assert [p.name for p in spool.iterdir() if not p.name.startswith(".")] == ["processed"]

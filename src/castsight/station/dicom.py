@@ -36,9 +36,12 @@ restarted) never opens a new part with the same serial: an instance the part alr
 holds (a retransmission) is answered Success and dropped, any other is refused 0xC000
 with a log line naming the part and its series (fail-safe: the part was sentenced on
 what it had; a view it lacked made it REVIEW, "missing view(s)"). A part X-rayed again
-must come as a series of its own. A kill between storing the part and moving its folder
-receives the folder again at the next start, and the store recognises the part
-(:func:`castsight.station.intake.receive`): it is not stored twice.
+must come as a series of its own (a new SeriesInstanceUID, the same serial): it is then
+a new inspection of the serial, a part of its own with its own sentence, as a part
+posted again with other images over HTTP or from a watched folder. A kill between
+storing the part and moving its folder receives the folder again at the next start, and
+the store recognises the part (:func:`castsight.station.intake.receive`): it is not
+stored twice.
 """
 
 from __future__ import annotations
