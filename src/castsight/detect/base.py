@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -170,9 +171,15 @@ def block_max(a: NDArray[np.float32], block: int = DETECTABLE_BLOCK) -> NDArray[
     [[5.0, 7.0], [13.0, 15.0]]
     """
     rows, cols = -(-a.shape[0] // block), -(-a.shape[1] // block)
-    padded = np.full((rows * block, cols * block), np.inf, np.float32)
-    padded[: a.shape[0], : a.shape[1]] = a
-    return np.asarray(padded.reshape(rows, block, cols, block).max(axis=(1, 3)), np.float32)
+    grid = np.asarray(a, np.float32)
+    if grid.shape != (rows * block, cols * block):
+        grid = np.asarray(cv2.copyMakeBorder(grid, 0, rows * block - a.shape[0], 0,
+                                             cols * block - a.shape[1], cv2.BORDER_CONSTANT,
+                                             value=float("inf")), np.float32)  # fmt: skip
+    # each pixel's block x block maximum below and to its right, read at the blocks' corners
+    spread = cv2.dilate(grid, np.ones((block, block), np.uint8), anchor=(0, 0),
+                        borderType=cv2.BORDER_REPLICATE)  # fmt: skip
+    return np.ascontiguousarray(spread[::block, ::block], np.float32)
 
 
 class Judged(NamedTuple):

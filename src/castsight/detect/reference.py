@@ -325,6 +325,34 @@ class ReferenceScore:
         edge = np.asarray(cv2.divide(kept, self.scale[win]), np.float32)
         return edge[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
 
+    def edge_z_points(self, ys: NDArray[np.intp], xs: NDArray[np.intp]) -> F32 | None:
+        """:meth:`edge_z_at` at the pixels ``(ys, xs)`` only: the envelope gathered from
+        each pixel's disk of the smoothed posed mean (the image's edge replicated).
+
+        For scattered pixels (a view's deviating ones) this is far cheaper than the
+        window that spans them."""
+        r = self.edge_tolerance_px
+        if r <= 0 or self.posed_mean is None or self.spread is None:
+            return None
+        h, w = self.z.shape
+        dy, dx = np.nonzero(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+        yy = np.clip(ys[:, None] + (dy - r), 0, h - 1)
+        xx = np.clip(xs[:, None] + (dx - r), 0, w - 1)
+        mean = self._smooth_posed_mean
+        near, centre = mean[yy, xx], mean[ys, xs]
+        noise = np.minimum(self.spread[ys, xs], np.float32(1.0)) * np.float32(
+            2.0 / math.sqrt(max(self.n_images, 1))
+        )
+        lo = np.minimum(near.min(axis=1) - centre + noise, np.float32(0.0))
+        hi = np.maximum(near.max(axis=1) - centre - noise, np.float32(0.0))
+        dev = self.deviation[ys, xs]
+        return np.asarray((dev - np.clip(dev, lo, hi)) / self.scale[ys, xs], np.float32)
+
+    @functools.cached_property
+    def _smooth_posed_mean(self) -> F32:
+        assert self.posed_mean is not None
+        return smooth(self.posed_mean)
+
     @functools.cached_property
     def edge_z(self) -> F32 | None:
         """:meth:`edge_z_at` over the whole image."""
@@ -495,17 +523,13 @@ class ReferenceDetector:
         t = np.float32(self.z_threshold(score.view, DEVIATING_SIGMAS))
         z = score.z if score.misfit is None else score.z * score.misfit
         far = (np.abs(z) > t) & score.valid
-        count = int(np.count_nonzero(far))
-        if count == 0 or score.edge_tolerance_px <= 0:
-            return count
-        x, y, w, h = cv2.boundingRect(far.astype(np.uint8))
-        rows, cols = slice(y, y + h), slice(x, x + w)
-        edge = score.edge_z_at(rows, cols)
+        ys, xs = np.nonzero(far)
+        edge = score.edge_z_points(ys, xs) if len(ys) else None
         if edge is None:
-            return count
+            return len(ys)
         if score.misfit is not None:
-            edge = np.asarray(edge * score.misfit[rows, cols], np.float32)
-        return int(np.count_nonzero((np.abs(edge) > t) & far[rows, cols]))
+            edge = np.asarray(edge * score.misfit[ys, xs], np.float32)
+        return int(np.count_nonzero(np.abs(edge) > t))
 
     def _posed_mean(self, view: str, image: PreparedImage, reg: Registration) -> F32:
         """The learned mean plus the pose modes fitted to ``image`` (anchor frame): what a

@@ -472,20 +472,21 @@ def _window_snr(
     inside = _tiles(mask, w, every).all(axis=1)
     lin = np.asarray(linear, np.float32)
     smooth = cv2.GaussianBlur(lin, (0, 0), SNR_STRUCTURE_SIGMA)
-    mean, var = _plane_fit(_tiles(lin, w, every)[inside].astype(np.float64), w)
     _, structure = _plane_fit(_tiles(smooth, w, every)[inside].astype(np.float64), w)
-    keep = max(SNR_MIN_WINDOWS, int(SNR_HOMOGENEOUS_SHARE * mean.size))
-    pick = np.argsort(structure, kind="stable")[:keep]
-    noise = float(np.sqrt(np.median(var[pick])))
+    keep = max(SNR_MIN_WINDOWS, int(SNR_HOMOGENEOUS_SHARE * structure.size))
+    pick = np.sort(np.argsort(structure, kind="stable")[:keep])
+    # only the homogeneous windows' noise is needed
+    mean, var = _plane_fit(_tiles(lin, w, every)[inside][pick].astype(np.float64), w)
+    noise = float(np.sqrt(np.median(var)))
     if noise < SUB_STEP_NOISE * step:
-        bound = float(np.median(mean[pick])) / (SUB_STEP_NOISE * step)
+        bound = float(np.median(mean)) / (SUB_STEP_NOISE * step)
         why = (
             f"noise below {SUB_STEP_NOISE:g} quantisation step (filtered or quantised "
             f"image): not measurable; SNR > {bound:.0f} where it was looked for"
         )
         return None, noise, why
-    corrected = np.maximum(var[pick] - step * step / 12.0, (0.25 * step) ** 2)
-    ratio = mean[pick] / np.sqrt(corrected)
+    corrected = np.maximum(var - step * step / 12.0, (0.25 * step) ** 2)
+    ratio = mean / np.sqrt(corrected)
     return float(np.median(ratio)), noise, None
 
 
