@@ -620,7 +620,6 @@ class ReferenceDetector:
         x0, y0 = max(x0 - GROW_PX, 0), max(y0 - GROW_PX, 0)  # room to grow into the support
         crop = (slice(y0, y0 + h0 + 2 * GROW_PX), slice(x0, x0 + w0 + 2 * GROW_PX))
         z, dev, ok, seed = score.z[crop], score.deviation[crop], score.valid[crop], seeds[crop]
-        edge = score.edge_z_at(*crop)
         reg = score.registration
         extras = {"registration_cc": round(reg.correlation, 4),
                   "angle_deg": round(reg.angle_deg, 4)}  # fmt: skip
@@ -651,8 +650,12 @@ class ReferenceDetector:
                 comp = comp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
                 bbox = (x0 + x1, y0 + y1, comp.shape[1], comp.shape[0])
                 evidence = dict(extras)
+                # the edge test at the component's pixels only (a window spanning
+                # scattered seeds would cost a whole view's envelope)
+                cy, cx = np.nonzero(labels[box] == i)
+                edge = score.edge_z_points(cy + y + y0, cx + x + x0)
                 if edge is not None:
-                    kept = float((edge[box][labels[box] == i] * -sign).max())
+                    kept = float((edge * -sign).max())
                     evidence[EDGE_EXPLAINED] = float(kept <= t_seed)
                 found.append(Indication(
                     bbox=bbox, mask=comp, polarity=sign, depth=depth,
