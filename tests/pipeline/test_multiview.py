@@ -56,19 +56,25 @@ class _Marks:
         marks: dict[str, list[tuple[int, int]]],
         sees: float | None,
         crack: bool,
-        edge: bool = False,
+        edge: bool | set[str] = False,
         weak: dict[str, list[tuple[int, int, float]]] | None = None,
+        depths: dict[str, float] | None = None,
     ) -> None:
+        """``edge``: the marks are edge-explained (in every view, or in the views named);
+        ``depths``: a view's marks' depth other than :data:`DEPTH`."""
         self.marks, self.sees, self.crack, self.edge = marks, sees, crack, edge
+        self.depths = depths or {}
         self.weak = weak or {}
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         w, h = (1, 15) if self.crack else (5, 5)
-        extras = {EDGE_EXPLAINED: 1.0} if self.edge else {}
-        box = np.ones((h, w), bool)
+        view = image.radiograph.view or ""
+        edge = self.edge if isinstance(self.edge, bool) else view in self.edge
+        extras = {EDGE_EXPLAINED: 1.0} if edge else {}
+        box, depth = np.ones((h, w), bool), self.depths.get(view, DEPTH)
         return [
-            Indication((x - w // 2, y - h // 2, w, h), box, 1, DEPTH, 9.0, "m", dict(extras))
-            for x, y in self.marks.get(image.radiograph.view or "", [])
+            Indication((x - w // 2, y - h // 2, w, h), box, 1, depth, 9.0, "m", dict(extras))
+            for x, y in self.marks.get(view, [])
         ]
 
     def detect_judged(self, image: PreparedImage) -> Judged:
@@ -93,8 +99,9 @@ def _plan(min_views: int) -> InspectionPlan:
 
 def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views: int = 2,
              geometry: bool = True, sees: float | None = DEPTH / 4,
-             crack: bool = False, edge: bool = False,
+             crack: bool = False, edge: bool | set[str] = False,
              weak: dict[str, list[tuple[int, int, float]]] | None = None,
+             depths: dict[str, float] | None = None,
              ) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
     folder.mkdir(parents=True)
@@ -105,7 +112,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
         acq = Acquisition(pixel_pitch_mm=0.55, sod_mm=1000.0, sdd_mm=1100.0, projection=proj)
         px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
         write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
-    detector = _Marks(marks, sees, crack, edge, weak)
+    detector = _Marks(marks, sees, crack, edge, weak, depths)
     inspector = Inspector(_plan(min_views), detector_for=lambda _view: detector)
     return inspector.inspect(discover_parts([folder])[0])
 
@@ -174,8 +181,16 @@ def test_what_a_displaced_edge_explains_counts_only_where_another_view_confirms_
     assert alone.sentence == "OK"
     assert [i["confirmed"] for i in _indications(alone)] == [False]
     both = {view: [_pixel(INSIDE, view)] for view in POSES}
-    confirmed = _inspect(tmp_path / "b", both, sees=DEPTH * 2, crack=crack, edge=True)
+    confirmed = _inspect(tmp_path / "b", both, sees=DEPTH * 2, crack=crack, edge={"V01"})
     assert confirmed.sentence == "NG"
+    # a defect on an edge in both views: one depth in both, so they agree
+    on_edges = _inspect(tmp_path / "c", both, sees=DEPTH * 2, crack=crack, edge=True)
+    assert on_edges.sentence == "NG"
+    if not crack:  # two displaced edges of unlike depths agree by chance: no defect
+        chance = _inspect(tmp_path / "d", both, sees=DEPTH * 2, edge=True,
+                          depths={"V02": DEPTH * 2.5})  # fmt: skip
+        assert chance.sentence == "OK"
+        assert [i["confirmed"] for i in _indications(chance)] == [False, False]
 
 
 def test_without_geometry_an_edge_explained_indication_still_counts(tmp_path: Path) -> None:

@@ -162,7 +162,9 @@ class MultiView(_Model):
         2,
         ge=1,
         description="views that must agree on an indication a displaced edge of the good part "
-        "explains (the detector's edge_explained), wherever it lies; 1: no such rule",
+        "explains (the detector's edge_explained) or that runs along the frame's edge, "
+        "wherever it lies; two such indications agree only with alike depths (within 2x); "
+        "1: no such rule",
     )
 
 
