@@ -183,6 +183,20 @@ def test_a_defect_does_not_widen_the_edge_tolerance(
     assert detector.zscore(posed).edge_tolerance_px == 1
 
 
+def test_the_edge_test_at_pixels_equals_the_edge_test_over_the_view(
+    series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
+) -> None:
+    """The detector gathers the edge envelope at the pixels it needs (edge_z_points); it
+    must give what the window computation (edge_z) gives, to the image's edge."""
+    posed = _with_disk(_held_out(series), _quiet_spot(refs["V01"]), -0.05)
+    for tolerance in (1, 2, 3):
+        score = dataclasses.replace(detector.zscore(posed), edge_tolerance_px=tolerance)
+        ys, xs = np.indices(score.z.shape).reshape(2, -1)
+        points, whole = score.edge_z_points(ys, xs), score.edge_z
+        assert points is not None and whole is not None
+        np.testing.assert_allclose(points, whole.ravel(), atol=1e-5)
+
+
 def test_indications_are_in_the_image_own_pixels(
     series: Path, refs: dict[str, ReferenceView], detector: ReferenceDetector
 ) -> None:
