@@ -85,6 +85,25 @@ def test_0004_gives_each_user_session_generation_0_and_keeps_the_users(engine: E
     assert "session_generation" not in columns and "active" in columns
 
 
+def test_0004_goes_back_with_a_review_that_names_a_user(engine: Engine) -> None:
+    """Back from head to 0003 with a user whose name a review carries: the column goes,
+    the user and the review stay (a table rebuild under foreign keys refused this)."""
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (name, role, password_hash, created_at) "
+                          "VALUES ('ada', 'inspector', 'h', CURRENT_TIMESTAMP)"))  # fmt: skip
+        conn.execute(text("INSERT INTO parts (serial, cell, part_type, state, attempts, "
+                          "received_at) VALUES ('S1', 'c1', 'wheel', 'sentenced', 1, "
+                          "CURRENT_TIMESTAMP)"))  # fmt: skip
+        conn.execute(text("INSERT INTO reviews (part_id, user_id, verdict, decided_at) SELECT "
+                          "p.id, u.id, 'OK', CURRENT_TIMESTAMP FROM parts p, users u"))  # fmt: skip
+    migrate.downgrade(engine, "0003")
+    assert "session_generation" not in {c["name"] for c in inspect(engine).get_columns("users")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM reviews")).scalar() == 1
+        assert conn.execute(text("SELECT name FROM users")).scalars().all() == ["ada"]
+
+
 def test_0005_digests_the_parts_stored_and_keeps_a_copy_stored_twice(engine: Engine) -> None:
     """From 0004 (three parts, one stored twice by the race 0005 closes, one without
     views) to 0005: each part gets its reception digest, the later copy keeps None,

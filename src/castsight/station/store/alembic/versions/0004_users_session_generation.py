@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("session_generation")
+    # a plain DROP COLUMN (SQLite 3.35+): a batch rebuild of ``users`` drops the table
+    # under foreign keys, which SQLite refuses once a review names a user
+    op.drop_column("users", "session_generation")
