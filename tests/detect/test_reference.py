@@ -115,6 +115,7 @@ def test_pore_and_dense_inclusion_are_found_where_they_are(
     assert ind.profile is not None and float(ind.profile.deviation.max()) > 0.03
     (m,) = measure_indications([ind], pixel_size_mm=None)
     assert m.fitted_diameter_px is not None and m.blur_excess_px > 0.0
+    assert m.fitted_amplitude is not None and 0.5 * abs(delta) < m.fitted_amplitude < 2.0 * abs(delta)
     assert 7.0 <= m.max_length_px <= 10.5  # the disk's 9 px across, not its blurred footprint
 
 

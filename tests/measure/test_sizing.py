@@ -69,5 +69,5 @@ def test_excess_shrinks_as_the_sphere_grows() -> None:
 def test_indications_without_profile_keep_their_footprint() -> None:
     ind = Indication((0, 0, 5, 5), np.ones((5, 5), bool), 1, 0.05, 9.0, "local")
     m = measure_indications([ind], pixel_size_mm=0.1)[0]
-    assert m.blur_excess_px == 0.0 and m.fitted_diameter_px is None
+    assert m.blur_excess_px == 0.0 and m.fitted_diameter_px is None and m.fitted_amplitude is None
     assert m.max_length_px == pytest.approx(np.hypot(5, 5))

@@ -77,6 +77,9 @@ class Measurement:
     of the fitted diameter (:mod:`castsight.measure.sizing`); 0: not sized that way."""
     fitted_diameter_px: float | None = None
     """Diameter of the projected sphere fitted to the unsmoothed deviation (None: no fit)."""
+    fitted_amplitude: float | None = None
+    """That sphere's peak deviation (ln units): its chord times the attenuation
+    difference between the defect's material and the alloy (None: no fit)."""
 
     @property
     def category_id(self) -> int:
@@ -117,7 +120,7 @@ def measure_indications(
         area = ind.area_px
         aspect = feret / width
         sized = blur_corrected(ind, feret, psf_sigma_px)
-        excess, fitted = ((0.0, 0.0), None) if sized is None else sized
+        excess, fitted, amplitude = ((0.0, 0.0), None, None) if sized is None else sized
         length = max(feret - excess[0], 1.0)
         eq = max(2.0 * math.sqrt(area / math.pi) - excess[1], 1.0)
         in_cluster = members[labels[i]] >= CLUSTER_MIN_MEMBERS
@@ -145,6 +148,7 @@ def measure_indications(
                 nn_spacing_mm=float(nn[i]) * mm if (mm and np.isfinite(nn[i])) else None,
                 blur_excess_px=round(feret - length, 3),
                 fitted_diameter_px=fitted,
+                fitted_amplitude=None if amplitude is None else round(amplitude, 5),
             )
         )
     return out
@@ -152,8 +156,9 @@ def measure_indications(
 
 def blur_corrected(
     ind: Indication, feret_px: float, psf_sigma_px: float
-) -> tuple[tuple[float, float], float] | None:
-    """((Feret excess, equivalent-diameter excess), fitted diameter) in px for an
+) -> tuple[tuple[float, float], float, float] | None:
+    """((Feret excess, equivalent-diameter excess), fitted diameter, fitted amplitude),
+    sizes in px, for an
     indication with a :class:`~castsight.detect.base.Profile` no longer than
     :data:`SIZED_UP_TO_PX`; None otherwise (sized by its footprint alone)."""
     prof = ind.profile
@@ -166,7 +171,7 @@ def blur_corrected(
     excess = footprint_excess(
         d, psf_sigma_px=psf_sigma_px, smooth_sigma_px=prof.smooth_sigma_px, fraction=prof.fraction
     )
-    return (max(excess[0], 0.0), max(excess[1], 0.0)), d
+    return (max(excess[0], 0.0), max(excess[1], 0.0)), d, fit.amplitude
 
 
 def _kind(polarity: int, aspect: float, width: float, in_cluster: bool) -> str:

@@ -135,6 +135,7 @@ def _indications(view: ViewResult) -> list[dict[str, Any]]:
                 "max_length_mm": m.max_length_mm,
                 "blur_excess_px": m.blur_excess_px,
                 "fitted_diameter_px": m.fitted_diameter_px,
+                "fitted_amplitude": m.fitted_amplitude,
                 "aspect_ratio": m.aspect_ratio,
                 "contrast": m.contrast,
                 "wall_loss_pct": m.wall_loss_pct,
