@@ -115,7 +115,8 @@ def test_pore_and_dense_inclusion_are_found_where_they_are(
     assert ind.profile is not None and float(ind.profile.deviation.max()) > 0.03
     (m,) = measure_indications([ind], pixel_size_mm=None)
     assert m.fitted_diameter_px is not None and m.blur_excess_px > 0.0
-    assert m.fitted_amplitude is not None and 0.5 * abs(delta) < m.fitted_amplitude < 2.0 * abs(delta)
+    assert m.fitted_amplitude is not None
+    assert 0.5 * abs(delta) < m.fitted_amplitude < 2.0 * abs(delta)  # the disk's deviation
     assert 7.0 <= m.max_length_px <= 10.5  # the disk's 9 px across, not its blurred footprint
 
 
@@ -319,3 +320,22 @@ def test_a_faint_deviation_is_a_weak_candidate_not_an_indication(
     assert weak.extras[WEAK] == 1.0 and 3.5 < weak.significance <= 5.0
     assert detector.detect_judged(strong).weak == ()
     assert ReferenceDetector(refs, confirm_sigmas=None).detect_judged(faint).weak == ()
+
+
+def test_a_pore_cut_by_the_judged_region_is_measured_whole(
+    series: Path, detector: ReferenceDetector
+) -> None:
+    """A pore straddling the frame's edge band (not judged: the smoothing's reach) is found
+    from its judged part and measured with the rest of its deviation: a sliver of two
+    rows would look like an edge line and be dropped, or be undersized."""
+    image = _held_out(series)
+    valid = detector.zscore(image).valid
+    x = image.shape[1] // 2
+    first = int(np.argmax(valid[:, x]))  # the first judged row there
+    assert 0 < first < 8 and image.mask[: first + 8, x - 6 : x + 7].all()
+    y = first - 1  # the disk's centre in the band: 4 of its 9 rows judged
+    found = detector.detect(_with_disk(image, (x, y), -0.3))
+    (ind,) = [i for i in found if abs(i.centroid[0] - x) <= 4]
+    bx, by, bw, bh = ind.bbox
+    assert by < first and by + bh >= y + 4  # the band's rows belong to it, to the disk's end
+    assert bx <= x - 3 and x + 3 < bx + bw

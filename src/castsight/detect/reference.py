@@ -620,6 +620,7 @@ class ReferenceDetector:
         x0, y0 = max(x0 - GROW_PX, 0), max(y0 - GROW_PX, 0)  # room to grow into the support
         crop = (slice(y0, y0 + h0 + 2 * GROW_PX), slice(x0, x0 + w0 + 2 * GROW_PX))
         z, dev, ok, seed = score.z[crop], score.deviation[crop], score.valid[crop], seeds[crop]
+        unjudged = image.mask[crop] & ~ok  # the frame's edge band, or where no reference is
         reg = score.registration
         extras = {"registration_cc": round(reg.correlation, 4),
                   "angle_deg": round(reg.angle_deg, 4)}  # fmt: skip
@@ -643,10 +644,13 @@ class ReferenceDetector:
                 core = comp & (-sign * dev[box] >= np.float32(FOOTPRINT_FRACTION * depth))
                 if core.sum() >= self.min_area_px:
                     comp = core
+                comp, (gx, gy) = _into_unjudged(
+                    comp, (x, y), unjudged, -sign * dev, FOOTPRINT_FRACTION * depth
+                )
                 if not _wide(comp):
                     continue  # an edge a fraction of a pixel out of place, not a defect
                 ys, xs = np.nonzero(comp)
-                x1, y1 = x + int(xs.min()), y + int(ys.min())
+                x1, y1 = gx + int(xs.min()), gy + int(ys.min())
                 comp = comp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
                 bbox = (x0 + x1, y0 + y1, comp.shape[1], comp.shape[0])
                 evidence = dict(extras)
@@ -730,6 +734,44 @@ def _monopoles(found: list[Indication]) -> list[Indication]:
 
 
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+
+
+def _into_unjudged(
+    footprint: NDArray[np.bool_],
+    origin: tuple[int, int],
+    unjudged: NDArray[np.bool_],
+    deviation: F32,
+    level: float,
+) -> tuple[NDArray[np.bool_], tuple[int, int]]:
+    """``footprint`` (its box at ``origin`` = x, y in the arrays) grown into the
+    ``unjudged`` part pixels it touches where ``deviation`` reaches ``level``: the
+    footprint and its new origin.
+
+    A defect cut by the edge of the judged region (the frame's edge band, or rows the
+    reference does not cover in this pose) would otherwise be measured by the sliver
+    left inside: a 3.76 mm pore at the top of a view kept 2 rows, was taken for an
+    edge line and dropped (standard suite, second seed). The deviation is still
+    computed there; it only shapes and sizes what judged pixels found.
+
+    >>> dev = np.zeros((6, 6), np.float32); dev[0:3, 2:4] = 1.0
+    >>> unjudged = np.zeros((6, 6), bool); unjudged[:2] = True
+    >>> grown, at = _into_unjudged(np.ones((1, 2), bool), (2, 2), unjudged, dev, 0.25)
+    >>> grown.shape, at
+    ((3, 2), (2, 0))
+    """
+    x, y = origin
+    h, w = footprint.shape
+    near = (slice(max(y - 1, 0), y + h + 1), slice(max(x - 1, 0), x + w + 1))
+    if not unjudged[near].any():
+        return footprint, origin
+    grown = np.zeros(unjudged.shape, np.uint8)
+    grown[y : y + h, x : x + w] = footprint
+    grown |= (unjudged & (deviation >= np.float32(level))).astype(np.uint8)
+    _, labels = cv2.connectedComponents(grown, connectivity=8)
+    keep = np.isin(labels, np.unique(labels[y : y + h, x : x + w][footprint]))
+    ys, xs = np.nonzero(keep)
+    top, left = int(ys.min()), int(xs.min())
+    return keep[top : int(ys.max()) + 1, left : int(xs.max()) + 1], (left, top)
 
 
 def _wide(footprint: NDArray[np.bool_]) -> bool:
