@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -58,7 +58,8 @@ from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
 from castsight.io.files import pixel_sha256, short_reason
 from castsight.io.parts import PartSource, ViewSource
-from castsight.measure import measure_indications
+from castsight.measure import Measurement, measure_indications
+from castsight.measure.material import void_attenuation_per_mm
 from castsight.measure.multiview import Candidate, Confirmation, confirm
 from castsight.preprocess.noise import NoiseEstimate
 from castsight.preprocess.prepare import Calibration, PreparedImage, prepare
@@ -182,7 +183,7 @@ class Inspector:
             zones = {z.name: z.rules for z in self.plan.view_plan(r.view).zones or []}
             edge_need = self.plan.multiview.edge_min_views
             dropped = {
-                f"{r.view}#{k}"
+                k
                 for k, conf in enumerate(confs)
                 if (
                     len(conf.views) < (need := zones.get(r.zones[k], self.plan.rules).min_views)
@@ -192,11 +193,11 @@ class Inspector:
                 # explains it: only other views can tell
                 or (_structural(r.indications[k]) and len(conf.views) < edge_need)
             }
-            kept = tuple(
-                f for f in r.findings if not (f.indications and set(f.indications) <= dropped)
-            )
+            # judged again without them: they count towards no rule, porosity included
+            _, kept = self._findings(r, r.indications, r.measurements, unjudged=dropped)
+            unconfirmed = tuple(f"{r.view}#{k}" for k in sorted(dropped))
             out.append(replace(r, confirmations=tuple(confs), findings=kept,
-                               unconfirmed=tuple(sorted(dropped))))  # fmt: skip
+                               unconfirmed=unconfirmed))  # fmt: skip
         return tuple(out)
 
     def _same_images(self, serial: str, results: Sequence[ViewResult]) -> list[Finding]:
@@ -253,6 +254,7 @@ class Inspector:
             quality=quality_record(q, self.plan.quality),
             timings=t,
             projection=rad.acquisition.projection,
+            void_attenuation=void_attenuation_per_mm(rad.acquisition.kv, rad.acquisition.filter),
         )
         gate = quality_findings(q, self.plan.quality, name, on_fail)
         if gate:
@@ -295,24 +297,40 @@ class Inspector:
     ) -> ViewResult:
         """Measure ``indications`` and judge them by the plan, with the view's coverage
         and deviation findings (``t``: stage times, added to)."""
-        name, on_fail, mm = view.view, self.plan.on_uninspectable, view.pixel_size_mm
-        assert view.shape is not None  # an inspected view
+        mm = view.pixel_size_mm
         bg = None if view.backgrounds is None else list(view.backgrounds[: len(indications)])
         t2 = time.perf_counter()
-        measurements = tuple(measure_indications(indications, pixel_size_mm=mm, background=bg))
+        measurements = tuple(measure_indications(
+            indications, pixel_size_mm=mm, background=bg, void_attenuation=view.void_attenuation
+        ))  # fmt: skip
         t["measure_s"] = t.get("measure_s", 0.0) + time.perf_counter() - t2
         t3 = time.perf_counter()
-        zones, findings = judge_view(
-            self.plan, name, view.shape, indications, measurements, pixel_size_mm=mm
-        )
+        zones, findings = self._findings(view, indications, measurements)
         t["accept_s"] = t.get("accept_s", 0.0) + time.perf_counter() - t3
+        return replace(view, indications=indications, measurements=measurements, zones=zones,
+                       findings=findings)  # fmt: skip
+
+    def _findings(
+        self,
+        view: ViewResult,
+        indications: Sequence[Indication],
+        measurements: Sequence[Measurement],
+        unjudged: Collection[int] = (),
+    ) -> tuple[tuple[str, ...], tuple[Finding, ...]]:
+        """The zones of a view's indications, and its findings: the plan's rules on the
+        indications but the ``unjudged`` ones (positions), its coverage and deviation."""
+        name, on_fail = view.view, self.plan.on_uninspectable
+        assert view.shape is not None  # an inspected view
+        zones, findings = judge_view(
+            self.plan, name, view.shape, indications, measurements,
+            pixel_size_mm=view.pixel_size_mm, unjudged=unjudged,
+        )  # fmt: skip
         findings += coverage_findings(view.judged_pct or 0.0, self.plan.quality, view=name,
                                       detector=view.detector or "?", on_fail=on_fail)  # fmt: skip
         findings += deviation_findings(
             view.deviating_pct, self.plan.quality, view=name, on_fail=on_fail
         )
-        return replace(view, indications=indications, measurements=measurements, zones=zones,
-                       findings=tuple(findings))  # fmt: skip
+        return zones, tuple(findings)
 
     def _promote(self, results: tuple[ViewResult, ...]) -> tuple[ViewResult, ...]:
         """Weak candidates another view's indication confirms (same sign, its ray passing

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from castsight.detect.base import Indication, Profile
+from castsight.detect.base import Indication
 from castsight.measure import measure_indications
 from castsight.measure.sizing import fit_sphere, footprint_excess, sphere_template
-
-PSF = 0.6
-SMOOTH = 1.0
-FRACTION = 0.25
+from tests.measure import FRACTION, PSF, SMOOTH, indication_of
 
 
 def _indication(diameter_px: float, noise: float, seed: int) -> Indication:
@@ -21,21 +17,7 @@ def _indication(diameter_px: float, noise: float, seed: int) -> Indication:
     size = 41
     centre = tuple(rng.uniform(-0.5, 0.5, 2))
     clean = 0.04 * sphere_template(diameter_px, centre, psf_sigma_px=PSF, shape=(size, size))
-    raw = (clean + rng.normal(0.0, noise, clean.shape)).astype(np.float32)
-    smooth = cv2.GaussianBlur(raw, (5, 5), SMOOTH)
-    peak = float(smooth.max())
-    mask = smooth >= FRACTION * peak
-    _, labels = cv2.connectedComponents(mask.astype(np.uint8))
-    centre_label = labels[np.unravel_index(int(np.argmax(smooth)), smooth.shape)]
-    mask = labels == centre_label
-    ys, xs = np.nonzero(mask)
-    x, y = int(xs.min()), int(ys.min())
-    w, h = int(xs.max()) - x + 1, int(ys.max()) - y + 1
-    m = 3
-    patch = raw[y - m : y + h + m, x - m : x + w + m]
-    profile = Profile(patch, (x - m, y - m), SMOOTH, FRACTION)
-    return Indication((x, y, w, h), mask[y : y + h, x : x + w], 1, peak, 20.0, "reference",
-                      profile=profile)  # fmt: skip
+    return indication_of((clean + rng.normal(0.0, noise, clean.shape)).astype(np.float32))
 
 
 @pytest.mark.parametrize("diameter", [2.5, 4.0, 6.0, 10.0])

@@ -90,9 +90,10 @@ class _Marks:
         return found._replace(detectable=blocks)
 
 
-def _plan(min_views: int) -> InspectionPlan:
+def _plan(min_views: int, rules: dict[str, float] | None = None) -> InspectionPlan:
     plan = load_plan("generic")
-    rules = plan.rules.model_copy(update={"min_views": min_views, "max_pore": 2.0})
+    update = {"min_views": min_views, "max_pore": 2.0, **(rules or {})}
+    rules = plan.rules.model_copy(update=update)
     multiview = plan.multiview.model_copy(update={"part_box_mm": BOX})
     return plan.model_copy(update={"rules": rules, "multiview": multiview})
 
@@ -101,7 +102,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
              geometry: bool = True, sees: float | None = DEPTH / 4,
              crack: bool = False, edge: bool | set[str] = False,
              weak: dict[str, list[tuple[int, int, float]]] | None = None,
-             depths: dict[str, float] | None = None,
+             depths: dict[str, float] | None = None, rules: dict[str, float] | None = None,
              ) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
     folder.mkdir(parents=True)
@@ -113,7 +114,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
         px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
         write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
     detector = _Marks(marks, sees, crack, edge, weak, depths)
-    inspector = Inspector(_plan(min_views), detector_for=lambda _view: detector)
+    inspector = Inspector(_plan(min_views, rules), detector_for=lambda _view: detector)
     return inspector.inspect(discover_parts([folder])[0])
 
 
@@ -137,6 +138,22 @@ def test_an_artefact_no_other_view_confirms_does_not_make_the_part_ng(tmp_path: 
     assert record.sentence == "OK"
     (ind,) = _indications(record)
     assert ind["confirmed"] is False and ind["views"] == ["V01"] and ind["part_mm"] is None
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [{"max_porosity_area_pct": 0.001}, {"max_severity": 0}, {"max_pores_per_area": 0}],
+)
+def test_what_other_views_did_not_confirm_counts_towards_no_rule(
+    tmp_path: Path, rules: dict[str, float]
+) -> None:
+    """Porosity and severity are findings of a zone, not of one indication: an
+    unconfirmed indication adds nothing to them either."""
+    rules = {"max_pore": 10.0, **rules}
+    record = _inspect(tmp_path / "a", {"V01": [_pixel(INSIDE, "V01")]}, rules=rules)
+    assert record.sentence == "OK" and record.views[0].unconfirmed == ("V01#0",)
+    both = {view: [_pixel(INSIDE, view)] for view in POSES}
+    assert _inspect(tmp_path / "b", both, rules=rules).sentence == "NG"  # the rule works
 
 
 def test_what_no_other_view_could_see_counts_on_its_own(tmp_path: Path) -> None:

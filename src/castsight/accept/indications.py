@@ -20,7 +20,7 @@ length; positions are the indications' centroids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from castsight.accept.judge import Finding
 from castsight.accept.plan import InspectionPlan, Rules
@@ -37,6 +37,7 @@ def judge_view(
     measurements: Sequence[Measurement],
     *,
     pixel_size_mm: float | None,
+    unjudged: Collection[int] = (),
 ) -> tuple[tuple[str, ...], list[Finding]]:
     """Each indication's zone (by its centroid) and the findings of the plan's rules.
 
@@ -53,6 +54,10 @@ def judge_view(
     pixel_size_mm : float or None
         Pixel size at the part, for a plan in mm (``None`` there: 1 mm per pixel;
         the pipeline refuses such a view before it gets here).
+    unjudged : collection of int
+        Positions of indications the rules leave out (they still get their zone):
+        those other views looked at and did not confirm. They count towards no
+        rule, porosity and severity included.
 
     Returns
     -------
@@ -66,9 +71,13 @@ def judge_view(
     rows, cols = shape
     flaws: list[Flaw] = []
     rules_of: dict[str, Rules] = {}
+    names: list[str] = []
     for k, (ind, m) in enumerate(zip(indications, measurements, strict=True)):
         x, y = ind.centroid
         zone = zone_at(zones, plan.rules, x / cols, y / rows)
+        names.append(zone.name)
+        if k in unjudged:
+            continue
         rules_of[zone.name] = zone.rules
         extent = m.cluster_extent_px if m.kind == "shrinkage" else None
         size = extent or m.max_length_px
@@ -79,4 +88,4 @@ def judge_view(
             area=m.area_px * scale * scale, zone=zone.name,
             size_upper=None if upper is None else upper * scale,
         ))  # fmt: skip
-    return tuple(f.zone for f in flaws), judge_zones(flaws, rules_of, units=plan.units, view=view)
+    return tuple(names), judge_zones(flaws, rules_of, units=plan.units, view=view)

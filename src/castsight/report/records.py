@@ -28,6 +28,7 @@ from castsight import __version__
 from castsight.accept.judge import Finding
 from castsight.detect.base import Indication
 from castsight.measure import Measurement
+from castsight.measure.material import VoidAttenuation
 from castsight.measure.multiview import Confirmation
 
 SCHEMA = "castsight.record/1"
@@ -77,6 +78,9 @@ class ViewResult:
     backgrounds: tuple[float, ...] | None = field(default=None, repr=False)
     """Local attenuation under each indication, then each weak candidate (calibrated
     views; for measuring confirmed weak candidates with the rest)."""
+    void_attenuation: VoidAttenuation | None = field(default=None, repr=False)
+    """The alloy's ``mu_eff`` for the view's tube (:mod:`castsight.measure.material`;
+    None: kV or filter unknown): what tells a light inclusion from a pore."""
 
     def ids(self) -> list[str]:
         """Indication ids, ``VIEW#k``."""
@@ -136,6 +140,7 @@ def _indications(view: ViewResult) -> list[dict[str, Any]]:
                 "blur_excess_px": m.blur_excess_px,
                 "fitted_diameter_px": m.fitted_diameter_px,
                 "fitted_amplitude": m.fitted_amplitude,
+                "void_share": m.void_share,
                 "aspect_ratio": m.aspect_ratio,
                 "contrast": m.contrast,
                 "wall_loss_pct": m.wall_loss_pct,
