@@ -40,6 +40,9 @@ About the geometric mean (0.72) of sand's share (0.47, 0.45-0.52 from the attenu
 tables) and what the sphere fit gives for voids on the standard suite (median 1.10,
 5th percentile 0.87, over 481 pore views matched on seed 0; lab notes
 docs/notes/2026-12-03-light-inclusions-and-cut-defects.md)."""
+SAND_VOID_SHARE = (0.45, 0.52)
+"""Sand's contrast over a void's of the same chord, at 80-220 kV behind 5-30 mm of alloy
+(the attenuation tables, the simulator's polychromatic model)."""
 _FILTER = re.compile(r"([A-Za-z]+)\s+([0-9.]+)\s*mm")
 
 
