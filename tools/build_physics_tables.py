@@ -1,7 +1,7 @@
 """Build the X-ray physics tables shipped with castsight.
 
-Writes ``src/castsight/simulate/data/physics_tables.npz``, read at run time by
-:mod:`castsight.simulate.physics` (which needs neither spekpy nor xraylib).
+Writes ``src/castsight/data/physics_tables.npz``, read at run time by
+:mod:`castsight.physics` (which needs neither spekpy nor xraylib).
 Rerun from the repository root after installing the ``physics`` extra::
 
     .venv/bin/python tools/build_physics_tables.py
@@ -47,7 +47,7 @@ import numpy as np
 import spekpy
 import xraylib as xr
 
-OUT = Path(__file__).resolve().parents[1] / "src/castsight/simulate/data/physics_tables.npz"
+OUT = Path(__file__).resolve().parents[1] / "src/castsight/data/physics_tables.npz"
 
 KV_GRID = np.arange(30.0, 225.0 + 0.5, 1.0)
 E_LO, E_HI = 10.0, 225.0

@@ -13,7 +13,7 @@ from castsight.measure.material import (
     void_attenuation_per_mm,
 )
 from castsight.measure.sizing import sphere_template
-from castsight.simulate.physics import TransmissionModel, tube_spectrum
+from castsight.physics import TransmissionModel, tube_spectrum
 from tests.measure import PSF, indication_of
 
 PIXEL_MM = 0.25

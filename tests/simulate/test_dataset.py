@@ -13,11 +13,11 @@ from pycocotools.coco import COCO
 from castsight.accept import load_plan
 from castsight.accept.rules import Flaw
 from castsight.io import discover_parts, read_radiograph
+from castsight.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.dataset import SimulationConfig, make_part, write_dataset
 from castsight.simulate.defects import Defect
 from castsight.simulate.geometry import Geometry, Pose
 from castsight.simulate.panel import PanelModel
-from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import Exposure, render_view
 from castsight.simulate.solids import box, ellipsoid, pack
 from castsight.simulate.truth import judge

@@ -1,11 +1,11 @@
-"""Tests for castsight.simulate.physics: spectra, attenuation, polychromatic transmission."""
+"""Tests for castsight.physics: spectra, attenuation, polychromatic transmission."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from castsight.simulate.physics import (
+from castsight.physics import (
     MATERIALS,
     Spectrum,
     TransmissionModel,

@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 
 from castsight.errors import InputError
 from castsight.io.files import atomic_write_bytes
+from castsight.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.archive import (
     FILTERS,
     ArchiveLook,
@@ -73,7 +74,6 @@ from castsight.simulate.families import FAMILIES, make_family_part, part_extent_
 from castsight.simulate.geometry import Geometry
 from castsight.simulate.panel import PanelModel
 from castsight.simulate.phantoms import Phantom
-from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import Exposure, render_view
 from castsight.simulate.solids import pack
 

@@ -14,7 +14,7 @@ looks like a 1.8 mm pore, under a 2 mm pore limit and over a 1 mm inclusion limi
 
 ``mu_eff`` comes from the tube's kV and filter (the radiograph's acquisition), a
 tungsten spectrum, a CsI detector and the alloy's attenuation tables
-(:mod:`castsight.simulate.physics`, the same physics the simulator renders with).
+(:mod:`castsight.physics`, the physics the simulator renders with).
 Without a kV there is no such figure, and indications are typed by shape alone.
 
 >>> per_mm = void_attenuation_per_mm(150.0, "Al 2 mm")
@@ -93,7 +93,7 @@ def void_attenuation_per_mm(kv: float | None, filter_text: str | None) -> VoidAt
 @lru_cache(maxsize=16)
 def _table(kv: float, filters: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
     """Attenuation behind 0-300 mm of alloy, and ``mu_eff`` there."""
-    from castsight.simulate.physics import TransmissionModel, tube_spectrum
+    from castsight.physics import TransmissionModel, tube_spectrum  # numba: only when used
 
     model = TransmissionModel(tube_spectrum(kv, dict(filters)))
     t = np.linspace(0.0, 300.0, 601)

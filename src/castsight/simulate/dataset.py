@@ -33,12 +33,12 @@ from castsight.accept.plan import InspectionPlan, Rules, Zone, load_plan
 from castsight.accept.rules import WHOLE, zone_at, zones_of
 from castsight.io import write_radiograph
 from castsight.io.files import atomic_write_bytes
+from castsight.physics import TransmissionModel, tube_spectrum
 from castsight.radiograph import Acquisition, Radiograph
 from castsight.simulate.defects import KINDS, Defect, place_defect
 from castsight.simulate.geometry import DEFAULT_GEOMETRY, Geometry, projection_matrix
 from castsight.simulate.panel import PanelModel, dark_frame, flat_frame
 from castsight.simulate.phantoms import Phantom, make_phantom
-from castsight.simulate.physics import TransmissionModel, tube_spectrum
 from castsight.simulate.render import DefectView, Exposure, render_view, sdd_map
 from castsight.simulate.solids import pack
 from castsight.simulate.truth import judge, projected_area_mm2, true_flaws

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from castsight.simulate.physics import _N_CHUNKS, _map_chunks
+from castsight.physics import _N_CHUNKS, _map_chunks
 
 __all__ = [
     "FixedPattern",

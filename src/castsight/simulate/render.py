@@ -22,10 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
+from castsight.physics import TransmissionModel
 from castsight.simulate.defects import Defect
 from castsight.simulate.geometry import Geometry, Pose, project
 from castsight.simulate.panel import PanelModel, expose
-from castsight.simulate.physics import TransmissionModel
 from castsight.simulate.solids import PackedSolids, path_length_image
 
 F64 = NDArray[np.float64]

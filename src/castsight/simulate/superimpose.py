@@ -15,7 +15,7 @@ Works on 8-bit or 16-bit (or float) images, with or without metadata:
    at most a few % extra noise for the contrasts used; documented, not hidden.
 
 Contrast is set by ``mu_per_px`` (attenuation per pixel of path length) when
-given, e.g. from :mod:`castsight.simulate.physics` and the pixel size at the
+given, e.g. from :mod:`castsight.physics` and the pixel size at the
 part; otherwise each defect gets a peak relative contrast drawn from
 ``contrast`` (the sim-to-real practice of random ellipsoidal defects).
 

@@ -1,4 +1,4 @@
-"""X-ray physics for the radiograph simulator: tube spectra, materials, transmission.
+"""X-ray physics for the simulator and the measurements: spectra, materials, transmission.
 
 All data come from ``data/physics_tables.npz`` (built by ``tools/build_physics_tables.py``
 with spekpy and xraylib); neither is needed at run time. Units: lengths in mm, energies
@@ -63,7 +63,7 @@ DEFAULT_FILTERS: Mapping[str, float] = MappingProxyType({"Al": 2.0})
 
 @functools.cache
 def _tables() -> dict[str, Any]:
-    ref = resources.files("castsight.simulate").joinpath("data/physics_tables.npz")
+    ref = resources.files("castsight").joinpath("data/physics_tables.npz")
     with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as npz:
         out = {k: npz[k] for k in npz.files}
     for v in out.values():
