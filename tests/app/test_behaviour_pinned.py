@@ -23,10 +23,10 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "2f77c44a12660711ef1d169af265d192ea67c94d83cb549629a16df4a39c909c",
-    "bench/reference": "979be9cb66ebea3f92f588370fa19ced66f0d1507e276bbb9096e13237be7b8c",
-    "inspect/local": "2f77c44a12660711ef1d169af265d192ea67c94d83cb549629a16df4a39c909c",
-    "inspect/model": "979be9cb66ebea3f92f588370fa19ced66f0d1507e276bbb9096e13237be7b8c",
+    "bench/local": "f5ec279be9a334df4f42399ed8a75b74c7c39a02783e1ff91416b880180b428b",
+    "bench/reference": "29d8bd6a6c65891f88cb446613b29113a0a0f1412c0350b08e6b3607eaddb067",
+    "inspect/local": "f5ec279be9a334df4f42399ed8a75b74c7c39a02783e1ff91416b880180b428b",
+    "inspect/model": "29d8bd6a6c65891f88cb446613b29113a0a0f1412c0350b08e6b3607eaddb067",
     "demo/reference": "c68d8dcf11ae7fb05b2bd9b781b525f536d27160db3187cbc8cb2d871c51507f",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""
