@@ -191,3 +191,14 @@ def test_each_indication_says_which_views_saw_it_and_where_in_the_part(
     html = write_html_report(records, tmp_path / "out", max_side=64).read_text(encoding="utf-8")
     assert ("not confirmed by another view, a line along the edge of the frame (structure "
             "moved into the field): not judged<") in html  # fmt: skip
+
+
+def test_a_light_inclusion_says_what_its_contrast_for_its_size_says(
+    tmp_path: Path, records: list[dict[str, Any]]
+) -> None:
+    sand, pore = records[0]["views"][0]["indications"]
+    sand.update(kind="inclusion", void_share=0.48)
+    pore.update(kind="pore", void_share=1.07)
+    html = write_html_report(records, tmp_path / "out", max_side=64).read_text(encoding="utf-8")
+    assert "· 0.48 of a void&#39;s (lighter than the alloy: sand)" in html
+    assert "· 1.07 of a void&#39;s<" in html

@@ -267,13 +267,23 @@ def _crop(
         "lines": [
             f"{kind} · {size}",
             f"length {_measure(ind, 'max_length', '{:.2f} mm', '{:.1f} px')}",
-            f"contrast {_num(ind.get('contrast'), '{:.3f}')}",
+            f"contrast {_num(ind.get('contrast'), '{:.3f}')}{_share_note(ind)}",
             f"score {_num(ind.get('score'), '{:.2f}')}"
             f" · signif. {_num(ind.get('significance'), '{:.1f}')}",
             f"zone {ind.get('zone') or _DASH} · at ({bbox[0]:g}, {bbox[1]:g})",
             _seen_line(ind),
         ],
     }
+
+
+def _share_note(ind: Mapping[str, Any]) -> str:
+    """What a bright indication's contrast for its size says of its material
+    (:mod:`castsight.measure.material`), or nothing where it is not known."""
+    share = ind.get("void_share")
+    if not isinstance(share, int | float):
+        return ""
+    light = " (lighter than the alloy: sand)" if ind.get("kind") == "inclusion" else ""
+    return f" · {share:.2f} of a void's{light}"
 
 
 def _seen_line(ind: Mapping[str, Any]) -> str:
