@@ -128,10 +128,21 @@ def fit_coefficients(y: F32, modes: F32, mask: NDArray[np.bool_]) -> NDArray[np.
     w = np.ones_like(b)
     coef = np.zeros(k + 1)
     for _ in range(IRLS_STEPS):
-        sw = np.sqrt(w)
-        coef = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)[0]
+        # the weighted normal equations: k + 1 unknowns over tens of thousands of pixels,
+        # a tenth of an SVD least squares' time (a third of a view's detection before)
+        aw = a * w[:, None]
+        coef = _solve_normal(aw.T @ a, aw.T @ b)
         r = b - a @ coef
         s = 1.4826 * float(np.median(np.abs(r - np.median(r)))) or 1e-12
         u = np.abs(r) / (HUBER_K * s)
         w = np.where(u <= 1.0, 1.0, 1.0 / np.maximum(u, 1e-12))
     return np.asarray(coef[1:], np.float64)
+
+
+def _solve_normal(gram: NDArray[np.float64], rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``gram c = rhs``; least squares where ``gram`` is singular (a mode all zero where
+    it is fitted)."""
+    try:
+        return np.asarray(np.linalg.solve(gram, rhs), np.float64)
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.lstsq(gram, rhs, rcond=None)[0], np.float64)
