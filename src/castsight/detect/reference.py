@@ -645,7 +645,7 @@ class ReferenceDetector:
                 if core.sum() >= self.min_area_px:
                     comp = core
                 comp, (gx, gy) = _into_unjudged(
-                    comp, (x, y), unjudged, -sign * dev, FOOTPRINT_FRACTION * depth
+                    comp, (x, y), unjudged, dev, sign, FOOTPRINT_FRACTION * depth
                 )
                 if not _wide(comp):
                     continue  # an edge a fraction of a pixel out of place, not a defect
@@ -741,11 +741,13 @@ def _into_unjudged(
     origin: tuple[int, int],
     unjudged: NDArray[np.bool_],
     deviation: F32,
+    sign: int,
     level: float,
 ) -> tuple[NDArray[np.bool_], tuple[int, int]]:
-    """``footprint`` (its box at ``origin`` = x, y in the arrays) grown into the
-    ``unjudged`` part pixels it touches where ``deviation`` reaches ``level``: the
-    footprint and its new origin.
+    """``footprint`` (its box at ``origin`` = x, y in the arrays) grown, up to
+    :data:`GROW_PX` beyond its box, into the ``unjudged`` part pixels it touches where
+    the deviation of the indication's ``sign`` (+1: less material, ``-deviation``)
+    reaches ``level``: the footprint and its new origin.
 
     A defect cut by the edge of the judged region (the frame's edge band, or rows the
     reference does not cover in this pose) would otherwise be measured by the sliver
@@ -753,9 +755,9 @@ def _into_unjudged(
     edge line and dropped (standard suite, second seed). The deviation is still
     computed there; it only shapes and sizes what judged pixels found.
 
-    >>> dev = np.zeros((6, 6), np.float32); dev[0:3, 2:4] = 1.0
+    >>> dev = np.zeros((6, 6), np.float32); dev[0:3, 2:4] = -1.0
     >>> unjudged = np.zeros((6, 6), bool); unjudged[:2] = True
-    >>> grown, at = _into_unjudged(np.ones((1, 2), bool), (2, 2), unjudged, dev, 0.25)
+    >>> grown, at = _into_unjudged(np.ones((1, 2), bool), (2, 2), unjudged, dev, 1, 0.25)
     >>> grown.shape, at
     ((3, 2), (2, 0))
     """
@@ -764,14 +766,17 @@ def _into_unjudged(
     near = (slice(max(y - 1, 0), y + h + 1), slice(max(x - 1, 0), x + w + 1))
     if not unjudged[near].any():
         return footprint, origin
-    grown = np.zeros(unjudged.shape, np.uint8)
-    grown[y : y + h, x : x + w] = footprint
-    grown |= (unjudged & (deviation >= np.float32(level))).astype(np.uint8)
+    wy, wx = max(y - GROW_PX, 0), max(x - GROW_PX, 0)  # the window it may grow into
+    win = (slice(wy, y + h + GROW_PX), slice(wx, x + w + GROW_PX))
+    side = -deviation[win] if sign > 0 else deviation[win]
+    grown = (unjudged[win] & (side >= np.float32(level))).astype(np.uint8)
+    grown[y - wy : y - wy + h, x - wx : x - wx + w] |= footprint.astype(np.uint8)
     _, labels = cv2.connectedComponents(grown, connectivity=8)
-    keep = np.isin(labels, np.unique(labels[y : y + h, x : x + w][footprint]))
+    own = labels[y - wy : y - wy + h, x - wx : x - wx + w][footprint]
+    keep = np.isin(labels, np.unique(own))
     ys, xs = np.nonzero(keep)
     top, left = int(ys.min()), int(xs.min())
-    return keep[top : int(ys.max()) + 1, left : int(xs.max()) + 1], (left, top)
+    return keep[top : int(ys.max()) + 1, left : int(xs.max()) + 1], (wx + left, wy + top)
 
 
 def _wide(footprint: NDArray[np.bool_]) -> bool:
