@@ -34,6 +34,7 @@ def main() -> None:
 
     from castsight.accept.plan import load_plan
     from castsight.app.detectors import model_detectors
+    from castsight.detect.reference import ReferenceDetector
     from castsight.io import read_radiograph
     from castsight.preprocess.prepare import load_calibration, prepare
 
@@ -51,7 +52,10 @@ def main() -> None:
             continue
         view = views[ann["image_id"]]
         image = prepare(read_radiograph(args.data / serial / f"{view}.tif"), calibration)
-        score = detector_for(view).zscore(image)
+        detector = detector_for(view)
+        if not isinstance(detector, ReferenceDetector):
+            raise SystemExit(f"{args.model}: view {view} has no reference (taught with teach?)")
+        score = detector.zscore(image)
         z = score.deviation / score.scale
         ys, xs = np.nonzero(mask_utils.decode(ann["segmentation"]).astype(bool))
 
