@@ -9,7 +9,7 @@ The type follows from polarity, shape and grouping:
 * three or more within a cluster distance of each other: ``shrinkage``
   (the sponge of voids at a hot spot), measured as the cluster's extent;
 * less material, but far less than a void of its size removes (under
-  :data:`~castsight.measure.material.LIGHT_INCLUSION_RATIO` of it with two standard
+  :func:`~castsight.measure.material.light_inclusion`: 0.7 of it with two standard
   errors to spare, and as much as sand's, where the acquisition's physics gives a
   void's contrast): ``inclusion`` (light: sand);
 * otherwise ``pore``.
@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from castsight.detect.base import Indication
-from castsight.measure.material import LIGHT_INCLUSION_RATIO, SAND_VOID_SHARE, VoidAttenuation
+from castsight.measure.material import VoidAttenuation, light_inclusion
 from castsight.measure.shape import feret_and_width
 from castsight.measure.sizing import fit_sphere, footprint_excess
 
@@ -42,10 +42,6 @@ CATEGORY_IDS = {"pore": 1, "shrinkage": 2, "crack": 3, "inclusion": 4, "unknown"
 CRACK_ASPECT = 4.0
 CRACK_MAX_WIDTH_PX = 3.0
 CLUSTER_MIN_MEMBERS = 3
-SHARE_STANDARD_ERRORS = 2.0
-"""A bright indication is a light inclusion when its void share, raised by this many
-standard errors, stays under :data:`~castsight.measure.material.LIGHT_INCLUSION_RATIO`
-and reaches sand's (:data:`~castsight.measure.material.SAND_VOID_SHARE`)."""
 PSF_SIGMA_PX = 0.6
 """Unsharpness of the imaging chain (Gaussian sigma, px) when sizing without the blur.
 
@@ -150,7 +146,7 @@ def measure_indications(
             and ind.polarity > 0 and mm and bg is not None and void_attenuation is not None
         ):  # fmt: skip
             share = amplitude / (fitted * mm * void_attenuation(bg))
-        light = share is not None and _light(share, ind.significance)
+        light = share is not None and light_inclusion(share, ind.significance)
         kind = _kind(ind.polarity, aspect, width, in_cluster, light)
         extent = _extent(indications, labels, labels[i]) if in_cluster else None
         loss = 100.0 * ind.depth / bg if bg and bg > 0 and ind.polarity > 0 else None
@@ -199,22 +195,6 @@ def blur_corrected(
         d, psf_sigma_px=psf_sigma_px, smooth_sigma_px=prof.smooth_sigma_px, fraction=prof.fraction
     )
     return (max(excess[0], 0.0), max(excess[1], 0.0)), d, fit.amplitude
-
-
-def _light(share: float, significance: float) -> bool:
-    """Is a bright indication of this void share a light inclusion? Its share, raised by
-    two standard errors (the fitted amplitude's relative error taken as one over the
-    significance), must stay under the ratio and reach sand's.
-
-    On seed 0 of the standard suite two 1 mm pores at 5.5 sigma measured 0.55 and 0.68
-    of a void's contrast; on seed 1 a 5.1 sigma blob measured 0.17, which no material
-    a casting holds gives (lab notes 2026-12-03, third session).
-
-    >>> _light(0.5, 8.0), _light(0.6, 5.5), _light(0.17, 5.1), _light(1.0, 20.0)
-    (True, False, False, False)
-    """
-    upper = share * (1.0 + SHARE_STANDARD_ERRORS / max(significance, 1.0))
-    return SAND_VOID_SHARE[0] <= upper < LIGHT_INCLUSION_RATIO
 
 
 def _kind(polarity: int, aspect: float, width: float, in_cluster: bool, light: bool) -> str:
