@@ -52,7 +52,14 @@ from castsight.accept.judge import (
 )
 from castsight.accept.plan import InspectionPlan
 from castsight.accept.views import same_image_findings, view_set_findings
-from castsight.detect.base import EDGE_EXPLAINED, FRAME_LINE, Detector, Indication, along_frame
+from castsight.detect.base import (
+    BELOW_CALL,
+    EDGE_EXPLAINED,
+    FRAME_LINE,
+    Detector,
+    Indication,
+    along_frame,
+)
 from castsight.detect.local import LocalDetector
 from castsight.errors import CastsightError, printable
 from castsight.io import read_radiograph
@@ -194,7 +201,9 @@ class Inspector:
                 or (_structural(r.indications[k]) and len(conf.views) < edge_need)
             }
             # judged again without them: they count towards no rule, porosity included
-            _, kept = self._findings(r, r.indications, r.measurements, unjudged=dropped)
+            _, kept = self._findings(
+                r, r.indications, r.measurements, unjudged=dropped | _below_call(r.indications)
+            )
             unconfirmed = tuple(f"{r.view}#{k}" for k in sorted(dropped))
             out.append(replace(r, confirmations=tuple(confs), findings=kept,
                                unconfirmed=unconfirmed))  # fmt: skip
@@ -305,7 +314,8 @@ class Inspector:
         ))  # fmt: skip
         t["measure_s"] = t.get("measure_s", 0.0) + time.perf_counter() - t2
         t3 = time.perf_counter()
-        zones, findings = self._findings(view, indications, measurements)
+        zones, findings = self._findings(view, indications, measurements,
+                                         unjudged=_below_call(indications))  # fmt: skip
         t["accept_s"] = t.get("accept_s", 0.0) + time.perf_counter() - t3
         return replace(view, indications=indications, measurements=measurements, zones=zones,
                        findings=findings)  # fmt: skip
@@ -382,6 +392,11 @@ class Inspector:
                 r = self._judge(r, r.indications + tuple(r.weak[k] for k in ks), r.timings)
             out.append(replace(r, weak=()))
         return tuple(out)
+
+
+def _below_call(indications: Sequence[Indication]) -> set[int]:
+    """Positions of the indications their detector scored below its call (never judged)."""
+    return {k for k, ind in enumerate(indications) if ind.extras.get(BELOW_CALL)}
 
 
 def _alike(a: float, b: float) -> bool:

@@ -23,10 +23,10 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "f5ec279be9a334df4f42399ed8a75b74c7c39a02783e1ff91416b880180b428b",
-    "bench/reference": "29d8bd6a6c65891f88cb446613b29113a0a0f1412c0350b08e6b3607eaddb067",
-    "inspect/local": "f5ec279be9a334df4f42399ed8a75b74c7c39a02783e1ff91416b880180b428b",
-    "inspect/model": "29d8bd6a6c65891f88cb446613b29113a0a0f1412c0350b08e6b3607eaddb067",
+    "bench/local": "4b08b5146734e1c506ccb7b7154d781a8a6afc5fd42ac06d560c00d5acc46607",
+    "bench/reference": "f7559e74b521b8b06b8e976cb0aeff92d1ffe2ebb9b4204fe17d62897a954378",
+    "inspect/local": "4b08b5146734e1c506ccb7b7154d781a8a6afc5fd42ac06d560c00d5acc46607",
+    "inspect/model": "f7559e74b521b8b06b8e976cb0aeff92d1ffe2ebb9b4204fe17d62897a954378",
     "demo/reference": "c68d8dcf11ae7fb05b2bd9b781b525f536d27160db3187cbc8cb2d871c51507f",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

@@ -110,6 +110,9 @@ class ForeignSuite:
     kinds: tuple[str, ...] = KINDS
     """Defect kinds drawn (pores 70 %, shrinkage 30 % when both)."""
     taught_family: str = "housing"
+    node_share: float = 1.0
+    """Share of the defects placed at the design's thick nodes (where large ones form); the
+    rest anywhere in metal. Below 1 only for training data (castsight.bench.archive_training)."""
     seed: int = 2026_14_0
     detectors: tuple[str, ...] = ("untaught", "taught")
 
@@ -280,16 +283,18 @@ def _defects(suite: ForeignSuite, cell: Cell, rng: np.random.Generator) -> tuple
     """1-3 pores or shrinkage clusters of ``defect_px`` placed inside the part's metal."""
     lo, hi = suite.defects_per_series
     out: list[Defect] = []
-    for k in range(int(rng.integers(lo, hi + 1))):
+    for _ in range(int(rng.integers(lo, hi + 1))):
         kind = "pore" if rng.random() < 0.7 else "shrinkage"
         kind = kind if kind in suite.kinds else suite.kinds[0]
         small, large = suite.defect_px
         size_px = math.exp(rng.uniform(math.log(small), math.log(large)))
+        # no draw at the default: the suites' data stay as they were
+        at_nodes = suite.node_share >= 1.0 or bool(rng.random() < suite.node_share)
         try:
             out.append(place_defect(cell.phantom, kind, size_px * cell.pixel_mm, rng,
-                                    defect_id=k))  # fmt: skip
-        except ValueError:  # no room anywhere in this design: fewer defects
-            continue
+                                    defect_id=len(out), at_nodes=at_nodes))  # fmt: skip
+        except ValueError:  # no room anywhere in this design: fewer defects (ids stay
+            continue  # their positions in the tuple, which the truth's defect_id indexes)
     return tuple(out)
 
 

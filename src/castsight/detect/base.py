@@ -127,6 +127,10 @@ once the good part's edges may lie a little elsewhere (the reference detector's
 ``edge_tolerance_px``): what the pose modes do not follow of a part posed beyond the
 taught range, or a defect on an edge; 0.0 otherwise. Such an indication counts only
 where other views confirm it (``multiview.edge_min_views`` of the plan)."""
+BELOW_CALL = "below_call"
+"""``Indication.extras`` key: 1.0 on a candidate the detector scores below its call
+(score under 0.5), reported so precision-recall curves and a person see it, and counted
+towards no rule: it never makes a part NG or REVIEW."""
 FRAME_LINE = "frame_line"
 """``Indication.extras`` key: 1.0 on an indication that runs along the frame's edge
 (:func:`along_frame`): structure the fixturing error moves into or out of the field,

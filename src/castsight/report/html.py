@@ -305,6 +305,8 @@ def _seen_line(ind: Mapping[str, Any]) -> str:
         note = f" · not confirmed by another view, {why}: not judged"
     if ind.get("extra_weak"):
         note += " · below the threshold in this view, counted because another view confirms it"
+    if ind.get("extra_below_call"):
+        note += " · below the detector's call: shown, not judged"
     return f"seen by {seen}{at}{note}"
 
 

@@ -146,16 +146,18 @@ def place_defect(
     *,
     defect_id: int,
     tries: int = 40,
+    at_nodes: bool = True,
 ) -> Defect:
     """Place one defect of ``kind`` wholly inside metal; shrink it if it cannot fit.
 
     Large pores, shrinkage and inclusions prefer the thick nodes, where they
-    form in a real casting. The returned ``size_mm`` is the size actually placed.
+    form in a real casting (unless ``at_nodes`` is False: anywhere in metal).
+    The returned ``size_mm`` is the size actually placed.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown defect kind '{kind}' (known: {', '.join(KINDS)})")
     size = float(size_mm)
-    nodes = phantom.thick_nodes
+    nodes = phantom.thick_nodes if at_nodes else ()
     for _ in range(12):
         for _ in range(tries):
             if kind == "shrinkage" or (kind != "crack" and size > 2.0 and nodes):
