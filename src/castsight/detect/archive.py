@@ -70,6 +70,8 @@ FEATURES = (
     "log_ring_structure",
     "outer_lifted",
     "outer_sunk",
+    "far_lifted",
+    "far_sunk",
     "log_slope",
     "one_sided",
     "silhouette_distance",
@@ -84,6 +86,9 @@ RING_RADII = (1.6, 2.6)
 """The background ring, in blob radii (sigma sqrt 2)."""
 OUTER_RADIUS = 3.4
 """The outer ring's reach, in blob radii."""
+FAR_RADIUS = 5.5
+"""The far ring's reach, in blob radii (from the outer ring's): the wall around a boss
+whose hole the blob may be."""
 MAX_DENSE_SCALE_PX = 3.0
 """Dense inclusions (darker) are sought only up to this scale."""
 SECTORS = 8
@@ -226,7 +231,10 @@ def blob_features(image: PreparedImage, found: Candidates, noise: NDArray[np.flo
             axis=1,
         )
         one_sided = np.max(np.abs(means), axis=1) / np.maximum(np.abs(c), 1e-9)
-        lifted, sunk = _outer(sm, mask, ys, xs, coef, c, pol, rings)
+        lo = max(RING_RADII[1] * rings.r, rings.outer)
+        mid = max(OUTER_RADIUS * rings.r, lo + 3.0)
+        lifted, sunk = _beyond(sm, mask, ys, xs, coef, c, pol, lo, mid)
+        far_lifted, far_sunk = _beyond(sm, mask, ys, xs, coef, c, pol, mid, FAR_RADIUS * rings.r)
         slope = np.hypot(coef[:, 1], coef[:, 2]) * rings.r / np.maximum(np.abs(c), 1e-9)
         feats[idx] = np.column_stack(
             [
@@ -240,6 +248,8 @@ def blob_features(image: PreparedImage, found: Candidates, noise: NDArray[np.flo
                 np.log(spread / floor),
                 lifted,
                 sunk,
+                far_lifted,
+                far_sunk,
                 np.log1p(slope),
                 np.log1p(np.minimum(one_sided, 50.0)),
                 np.minimum(dist[ys, xs] / rings.r, 10.0),
@@ -284,14 +294,14 @@ def _values(
     return np.asarray(img[yy, xx], np.float64)
 
 
-def _outer(
+def _beyond(
     sm: NDArray[Any], mask: NDArray[np.bool_], ys: NDArray[np.intp], xs: NDArray[np.intp],
-    coef: NDArray[np.float64], c: NDArray[np.float64], pol: NDArray[np.float64], rings: Rings,
+    coef: NDArray[np.float64], c: NDArray[np.float64], pol: NDArray[np.float64],
+    r0: float, r1: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
-    """Shares of the outer ring (on the part) lying the candidate's way, and the other
-    way, from the plane by half the core's contrast."""
-    lo = max(RING_RADII[1] * rings.r, rings.outer)
-    oy, ox = _sampled(lo, max(OUTER_RADIUS * rings.r, lo + 3.0))
+    """Shares of the ring from ``r0`` to ``r1`` px (on the part) lying the candidate's way,
+    and the other way, from the background plane by half the core's contrast."""
+    oy, ox = _sampled(r0, r1)
     rows, cols = sm.shape
     on = _inside(ys, xs, oy, ox, rows, cols)
     yy = np.clip(ys[:, None] + oy[None, :], 0, rows - 1)

@@ -231,7 +231,8 @@ def _view(
             png_path = assets / f"{stem}-i{k:03d}.png"
             crop = _crop(pixels, ind, bbox, ident, f"{anchor}-i{k}", png_path)
             boxes.append({"x": bbox[0], "y": bbox[1], "w": bbox[2], "h": bbox[3]})
-            boxes[-1].update(colour=crop["colour"], label=f"{ident} {crop['size']}")
+            boxes[-1].update(colour=crop["colour"], label=f"{ident} {crop['size']}",
+                             dashed=not _counted(ind))  # fmt: skip
             model.crops.append(crop)
     model.spec = {
         "src": f"{ASSETS_DIR}/{stem}.png",
@@ -245,6 +246,12 @@ def _view(
         "boxes": boxes,
     }
     return model
+
+
+def _counted(ind: Mapping[str, Any]) -> bool:
+    """Whether an indication counted towards the rules (not below its detector's call, not
+    left unconfirmed by other views); the viewer dashes the others' boxes."""
+    return not ind.get("extra_below_call") and ind.get("confirmed") is not False
 
 
 def _crop(
