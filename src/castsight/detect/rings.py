@@ -173,12 +173,12 @@ def solve_plane(
 
 def masked_median(values: NDArray[np.float64], keep: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Median of each row of ``values`` over its ``keep`` entries (0 where none): rows
-    sorted at once when short, else one partition per row (a few long rings).
+    sorted at once when up to 1024 long (every sampled ring), else one partition per row.
 
     >>> masked_median(np.array([[1.0, 5.0, 2.0, 9.0]]), np.array([[True, True, True, False]]))
     array([2.])
     """
-    if values.shape[1] > 256:
+    if values.shape[1] > 1024:
         return np.array(
             [float(np.median(v[k])) if k.any() else 0.0 for v, k in zip(values, keep, strict=True)]
         )
