@@ -132,6 +132,16 @@ class Described(NamedTuple):
         return self.candidates.y
 
 
+def hessian(a: NDArray[Any], sigma: float) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Half the trace and the eigenvalue half-spread of the Hessian of ``a`` at scale
+    ``sigma`` (px): its eigenvalues are ``half_trace -/+ root``."""
+    g = cv2.GaussianBlur(a, (0, 0), sigma)
+    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
+    return (dxx + dyy) * 0.5, cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
+
+
 def blob_candidates(
     a: NDArray[np.float32], mask: NDArray[np.bool_], noise: NDArray[np.float32],
     *, max_ratio: float = 12.0, max_n: int = 250,
@@ -145,12 +155,7 @@ def blob_candidates(
         while sigma / factor > 3.5 and min(level.shape) > 32:
             level, factor = cv2.pyrDown(level), factor * 2
         s = sigma / factor
-        g = cv2.GaussianBlur(level, (0, 0), s)
-        dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
-        dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
-        dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-        half_trace = (dxx + dyy) * 0.5
-        root = cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
+        half_trace, root = hessian(level, s)
         for polarity in (1, -1) if sigma <= MAX_DENSE_SCALE_PX else (1,):
             small = half_trace - root if polarity > 0 else -(half_trace + root)
             large = half_trace + root if polarity > 0 else -(half_trace - root)

@@ -67,6 +67,7 @@ from castsight.detect.archive import (
     blob_candidates,
     blob_features,
     default_classifier,
+    hessian,
 )
 from castsight.detect.base import (
     BELOW_CALL,
@@ -254,13 +255,8 @@ class LocalDetector:
 
 
 def _hessian(a: NDArray[Any], sigma: float) -> tuple[NDArray[Any], NDArray[Any], float]:
-    """Half the trace and the eigenvalue half-spread of the Hessian at scale ``sigma``."""
-    g = cv2.GaussianBlur(a, (0, 0), sigma)
-    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
-    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
-    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-    half_trace = (dxx + dyy) * 0.5
-    root = cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
+    """:func:`~castsight.detect.archive.hessian` at scale ``sigma``, and the scale."""
+    half_trace, root = hessian(a, sigma)
     return half_trace, root, sigma
 
 
