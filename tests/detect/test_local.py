@@ -101,11 +101,13 @@ def test_structure_of_an_unseen_casting_gives_no_indication(filt: str) -> None:
     "centre looks like the pores the training data place at thick nodes",
 )
 def test_a_blind_hole_at_the_centre_of_a_boss_is_not_called() -> None:
-    """A tapped hole drilled into a boss is design, not a void; the classifier calls it
-    (score 0.6-0.9 over the three archive looks) since a pore at a boss's centre, which its
-    training data hold, looks the same. Taught models see it in every good part."""
-    image = prepare(_archive(_thickness(blind_hole=True), LOOKS["median"]))
-    assert called(LocalDetector().detect(image)) == []
+    """A tapped hole drilled into a boss is design, not a void: no indication under any
+    archive look. The shipped classifier scores it 0.38 (median), 0.55 (unsharp mask) and
+    0.80 (smoothing), since a pore at a boss's centre, which its training data hold,
+    looks the same. Taught models see the hole in every good part."""
+    t = _thickness(blind_hole=True)
+    found = [called(LocalDetector().detect(prepare(_archive(t, LOOKS[f])))) for f in FILTERS]
+    assert all(f == [] for f in found)
 
 
 @pytest.mark.parametrize("filt", FILTERS)
@@ -144,7 +146,7 @@ def test_a_faint_pore_below_the_noise_is_not_called() -> None:
 )
 def test_an_unsharp_masked_boss_is_not_called() -> None:
     """A boss (18 on a wall of 14, 32 px across) under an unsharp mask of amount 1.2, on 8
-    noise seeds: no indication. Its centre is called at 0.66-0.82 on 4 of them (never
+    noise seeds: no indication. Its centre is called at 0.54-0.68 on 4 of them (never
     under the median or the smoothing)."""
     look = LOOKS["unsharp"]
     found = [called(LocalDetector().detect(prepare(_archive(_thickness(), look, seed=k))))
