@@ -51,3 +51,27 @@ def test_the_call_allows_the_set_false_indications_per_good_image() -> None:
     assert 8.0 < t <= 9.0 + 1e-5
     assert figures["false_per_good_image"] == 0.2
     assert figures["images_with_a_marked_defect_called"] == 1.0
+
+
+def test_the_command_trains_calibrates_and_writes_a_classifier_the_detector_reads(
+    tmp_path: Path,
+) -> None:
+    """``python -m castsight.bench.archive_training`` on one series per seed (two training
+    seeds, one to calibrate on): a JSON file the detector's reader accepts, with where it
+    came from; the data sets are kept under ``--work`` and reused."""
+    import json
+
+    from castsight.bench.archive_training import main
+    from castsight.detect.archive import BlobClassifier
+
+    out = tmp_path / "blobs.json"
+    args = ["--out", str(out), "--work", str(tmp_path / "work"), "--seeds", "901,902",
+            "--calibration-seed", "903", "--series", "1"]  # fmt: skip
+    main(args)
+    net = BlobClassifier.from_json(json.loads(out.read_text(encoding="utf-8")), out)
+    assert net.provenance["seeds"] == [901, 902] and net.provenance["calibration_seed"] == 903
+    assert np.isfinite(net.call_logit)
+    cached = sorted(
+        p.parent.parent.parent.name for p in (tmp_path / "work").rglob("archive-features.npz")
+    )
+    assert len(cached) == 3 and all(name.endswith("-nodes50") for name in cached)
