@@ -205,7 +205,7 @@ def blob_features(image: PreparedImage, found: Candidates, noise: NDArray[np.flo
     smooth = {k: cv2.GaussianBlur(a, (0, 0), k) for k in {smoothing(s) for s in found.sigma}}
     for sigma in np.unique(found.sigma):
         idx = np.nonzero(found.sigma == sigma)[0]
-        rings, ks = Rings.at(float(sigma), RING_RADII, OUTER_RADIUS), smoothing(float(sigma))
+        rings, ks = Rings.at(float(sigma), RING_RADII), smoothing(float(sigma))
         sm = smooth[ks]
         ys, xs, pol = found.y[idx], found.x[idx], found.polarity[idx].astype(np.float64)
         dy, dx = _sampled(rings.inner, rings.outer)

@@ -60,7 +60,6 @@ from numpy.typing import NDArray
 
 from castsight.detect.archive import (
     GROUP_RADII,
-    OUTER_RADIUS,
     RING_RADII,
     SCALES_PX,
     Described,
@@ -112,9 +111,6 @@ class LocalSettings:
     ring_radii: tuple[float, float] = RING_RADII
     """Display exports: the background ring, in blob radii (sigma * sqrt 2); the
     classifier's features were measured on these."""
-    outer_radius: float = OUTER_RADIUS
-    """Display exports: the outer ring (from the background ring to this many radii)
-    that tells a blob in a concentric disc (a hole in a boss) from a defect."""
     min_ring_part: float = 0.85
     """Display exports, the judged share: share of the background ring that must be part."""
     max_blobs: int = 250
@@ -448,7 +444,7 @@ def _footprint_of(
     rows, cols = smooth.shape
     y, x = int(found.y[i]), int(found.x[i])
     polarity = int(found.candidates.polarity[i])
-    rings = Rings.at(float(found.candidates.sigma[i]), cfg.ring_radii, cfg.outer_radius)
+    rings = Rings.at(float(found.candidates.sigma[i]), cfg.ring_radii)
     half = int(np.ceil(rings.inner)) + 1
     y0, y1 = max(y - half, 0), min(y + half + 1, rows)
     x0, x1 = max(x - half, 0), min(x + half + 1, cols)
@@ -514,7 +510,7 @@ def _judged_share(mask: NDArray[np.bool_], cfg: LocalSettings) -> float:
     rows, cols = mask.shape
     shares = []
     for sigma in cfg.blob_scales_px:
-        rings = Rings.at(sigma, cfg.ring_radii, cfg.outer_radius)
+        rings = Rings.at(sigma, cfg.ring_radii)
         lattice = JUDGED_LATTICE_PX * max(1, int(rings.r // JUDGED_LATTICE_PX))
         gy, gx = np.mgrid[lattice // 2 : rows : lattice, lattice // 2 : cols : lattice]
         on = mask[gy, gx]

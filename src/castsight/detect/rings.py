@@ -2,10 +2,9 @@
 
 A blob of scale ``sigma`` (px) has a radius ``r = sigma sqrt 2``; its background is a
 plane fitted robustly to a ring of ``ring_radii`` times ``r`` around it
-(:func:`fit_rings`, many centres at once), its outer ring reaches further (a blob at the
-centre of a disc of the other sign: a hole in a boss). Used by the display-export path of
-the ``local`` detector (:mod:`castsight.detect.archive`: the candidates' features;
-:mod:`castsight.detect.local`: the share of the view judged).
+(:func:`fit_rings`, many centres at once). Used by the display-export path of the
+``local`` detector (:mod:`castsight.detect.archive`: the candidates' features, with its
+outer rings; :mod:`castsight.detect.local`: footprints and the share of the view judged).
 """
 
 from __future__ import annotations
@@ -28,29 +27,21 @@ def smoothing(sigma: float) -> float:
 
 @dataclass(frozen=True)
 class Rings:
-    """A blob's radius ``r`` (px) and the radii of its tests at one scale."""
+    """A blob's radius ``r`` (px) and its background ring at one scale."""
 
     r: float
     inner: float
     """The background ring runs from here ..."""
     outer: float
     """... to here."""
-    far: float
-    """The outer ring's reach."""
 
     @classmethod
-    def at(cls, sigma: float, ring_radii: tuple[float, float], outer_radius: float) -> Rings:
+    def at(cls, sigma: float, ring_radii: tuple[float, float]) -> Rings:
         """The rings of a blob of scale ``sigma``: the background ring from
-        ``ring_radii[0]`` to ``ring_radii[1]`` radii, the outer ring to ``outer_radius``."""
+        ``ring_radii[0]`` to ``ring_radii[1]`` radii (at least 3 px wide)."""
         r = max(sigma * 1.4142, 1.5)
         inner = ring_radii[0] * r
-        outer = max(ring_radii[1] * r, inner + 3.0)
-        return cls(r, inner, outer, max(outer_radius * r, outer + 3.0))
-
-    @property
-    def half(self) -> int:
-        """Half the side of the window that holds every test (the disc test's, footprint-sized)."""
-        return int(np.ceil(1.5 * self.far)) + 1
+        return cls(r, inner, max(ring_radii[1] * r, inner + 3.0))
 
 
 def offsets(r0: float, r1: float, stride: int = 1) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
