@@ -492,13 +492,15 @@ def _judged_share(mask: NDArray[np.bool_], cfg: LocalSettings) -> float:
     """Share of the part where a blob of the sizes sought can be judged: the mean over the
     scales ``blob_scales_px`` of the share of lattice points on the part whose background
     ring lies on the part (``min_ring_part``). Where it does not (the rim of a hole, the
-    silhouette, a crop's edge), the blob's background is air: a defect there was found on
-    2 of 7 marked defects of the foreign suite's two seeds, against 19 of 72 and 9 of 55
-    elsewhere.
+    silhouette, a crop's edge), the blob's background is air: the classifier has no
+    background to weigh the blob against there.
 
-    Structure in the ring (a rib, a wall step, a boss) no longer counts as unjudged: the
-    classifier weighs it (:mod:`castsight.detect.archive`), and it found defects with
-    structure in their ring about as often as in clean rings (25 of 117 against 4 of 15).
+    Structure in the ring (a rib, a wall step, a boss) does not count as unjudged: the
+    classifier weighs it (:mod:`castsight.detect.archive`). A trade-off, measured by
+    ``benchmarks/archive_judged.py``: on the foreign suite's two seeds it finds marked
+    defect views with structure in their ring about half as often as in clean rings (23 of
+    110 against 6 of 15; with air in the ring 2 of 7), but counting structure as unjudged
+    left 10-75 % of every view judged, and every archive part with nothing called REVIEW.
 
     >>> plate = np.ones((120, 160), bool)
     >>> round(_judged_share(plate, LocalSettings()), 2)
