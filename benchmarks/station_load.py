@@ -154,7 +154,7 @@ class Outcome:
 def view_chunk(boundary: str, filename: str, data: bytes) -> bytes:
     """One ``views`` file of a multipart body (header, bytes, CRLF).
 
-    >>> view_chunk("b", "V01.tif", b"xy")[-6:]
+    >>> view_chunk("b", "V01.tif", b"xy")[-8:]
     b'\\r\\n\\r\\nxy\\r\\n'
     """
     head = (
@@ -481,6 +481,35 @@ class CpuSampler:
         return (sum(inside) / len(inside), max(inside)) if inside else None
 
 
+def process_tree_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of process ``pid`` since its start and of its live
+    descendants (the inspection workers), from ``/proc``: where the station's time goes.
+
+    >>> sorted(process_tree_cpu(os.getpid()))
+    ['children', 'process']
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        parent[int(entry)] = int(fields[1])
+        used[int(entry)] = (float(fields[11]) + float(fields[12])) / tick
+    below, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in below]
+        below.update(kids)
+        todo.extend(kids)
+    return {"process": used.get(pid, 0.0), "children": sum(used[c] for c in below)}
+
+
 class MqttWatch:
     """Every sentence message under ``PREFIX/#`` and when it came (the line's view)."""
 
@@ -771,6 +800,8 @@ def run_load(options: LoadOptions, prepared: Prepared, *, say: Any = print) -> L
             time.sleep(1.0)
         drained = time.time()
         time.sleep(2.0)  # the last MQTT messages
+        assert station.process is not None
+        station_cpu = process_tree_cpu(station.process.pid)
         cpu.stop()
         client_s = time.process_time() - client_cpu
         store_url = database or f"sqlite:///{(run / 'data' / 'castsight.db').as_posix()}"
@@ -782,7 +813,8 @@ def run_load(options: LoadOptions, prepared: Prepared, *, say: Any = print) -> L
             firsts.setdefault(int(message["part_id"]), when)
         figures = figures_of(options, sent, held, firsts, faults,
                              window=(start, load_end, drained), cpu=cpu,
-                             client_cpu_s=client_s, starts=station.starts)  # fmt: skip
+                             client_cpu_s=client_s, starts=station.starts,
+                             station_cpu_s=station_cpu)  # fmt: skip
     return LoadResult(dataclasses.asdict(options) | {"workdir": str(options.workdir),
                                                      "run": str(run)},
                       dt.datetime.fromtimestamp(start, dt.UTC).isoformat(timespec="seconds"),
@@ -809,6 +841,7 @@ def figures_of(
     window: tuple[float, float, float],
     cpu: CpuSampler | None,
     client_cpu_s: float,
+    station_cpu_s: dict[str, float] | None = None,
     starts: Sequence[tuple[float, float]],
 ) -> dict[str, Any]:
     """The run's figures: latencies (all parts; parts sent before the first fault), the
@@ -856,6 +889,9 @@ def figures_of(
         "no_test_reasons": dict(reasons.most_common(5)),
         "inspected_again": sum(o.attempts > 1 for o in held),
         "client_cpu_s": client_cpu_s,
+        # since the station's last start: the server process (receiving, storing,
+        # signalling) and its inspection workers
+        "station_cpu_s": station_cpu_s,
         "station_start_s": [round(up - t0, 2) for t0, up in starts],
     }
     if cpu is not None:
@@ -901,6 +937,13 @@ def summary(result: LoadResult) -> str:
         f"(mean, max) {f.get('load_average')}; the cells' own CPU {f['client_cpu_s']:.0f} s; "
         f"station starts {f['station_start_s']} s",
     ]
+    if f.get("station_cpu_s"):
+        cpu_s, n = f["station_cpu_s"], max(sum(f["sentences"].values()), 1)
+        lines.append(
+            f"station CPU since its last start: server {cpu_s['process']:.0f} s, inspection "
+            f"workers {cpu_s['children']:.0f} s ({cpu_s['children'] / n:.1f} s per sentence "
+            "if none came before a restart)"
+        )
     for fault in result.faults:
         lines.append(f"fault: {json.dumps({k: v for k, v in fault.items() if k != 'at'})}")
     lines.append(

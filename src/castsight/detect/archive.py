@@ -139,7 +139,15 @@ def hessian(a: NDArray[Any], sigma: float) -> tuple[NDArray[Any], NDArray[Any]]:
     dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
     dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
     dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-    return (dxx + dyy) * 0.5, cv2.sqrt(((dxx - dyy) * 0.5) ** 2 + dxy**2)
+    # in place, the same operations in the same order: (dxx + dyy) / 2 and
+    # sqrt(((dxx - dyy) / 2)^2 + dxy^2), with no temporaries
+    half_trace = np.add(dxx, dyy)
+    half_trace *= np.float32(0.5)
+    spread = np.subtract(dxx, dyy, out=dxx)
+    spread *= np.float32(0.5)
+    np.square(spread, out=spread)
+    spread += np.square(dxy, out=dxy)
+    return half_trace, cv2.sqrt(spread, spread)
 
 
 def blob_candidates(
@@ -156,28 +164,70 @@ def blob_candidates(
             level, factor = cv2.pyrDown(level), factor * 2
         s = sigma / factor
         half_trace, root = hessian(level, s)
+        lower = np.subtract(half_trace, root)  # the eigenvalues
+        upper = np.add(half_trace, root, out=half_trace)
         for polarity in (1, -1) if sigma <= MAX_DENSE_SCALE_PX else (1,):
-            small = half_trace - root if polarity > 0 else -(half_trace + root)
-            large = half_trace + root if polarity > 0 else -(half_trace - root)
-            ok = (small > 0) & (large <= max_ratio * small)
-            resp = np.asarray(np.where(ok, small * np.float32(s * s), 0.0), np.float32)
-            peaks = (resp >= cv2.dilate(resp, np.ones((3, 3), np.uint8))) & (resp > 0)
-            ys, xs = np.nonzero(peaks)
+            ys, xs, small, large = _blob_peaks(lower, upper, polarity, s, max_ratio)
             y = np.minimum(ys * factor + factor // 2, rows - 1)
             x = np.minimum(xs * factor + factor // 2, cols - 1)
-            strength = resp[ys, xs] * np.float32(sigma) / noise[y, x]
+            strength = small * np.float32(s * s) * np.float32(sigma) / noise[y, x]
             keep = mask[y, x] & (strength > 0.5)
             n = int(keep.sum())
-            ratio = large[ys, xs] / np.maximum(small[ys, xs], 1e-12)
+            ratio = large / np.maximum(small, 1e-12)
             parts.append((y[keep], x[keep], np.full(n, sigma), np.full(n, polarity),
                           strength[keep], ratio[keep]))  # fmt: skip
     y, x, sig, pol, strength, ratio = (np.concatenate(c) for c in zip(*parts, strict=True))
-    top = np.argsort(-strength, kind="stable")[:max_n]
+    top = _strongest(strength, max_n)
     return Candidates(
         y[top].astype(np.intp), x[top].astype(np.intp), sig[top].astype(np.float64),
         pol[top].astype(np.intp), strength[top].astype(np.float64),
         ratio[top].astype(np.float64),
     )  # fmt: skip
+
+
+_NEIGHBOURS = np.ones((3, 3), np.uint8)
+"""The 3 x 3 neighbourhood a blob's response must be largest in."""
+
+
+def _blob_peaks(
+    lower: NDArray[np.float32], upper: NDArray[np.float32], polarity: int, s: float,
+    max_ratio: float,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any], NDArray[Any]]:  # fmt: skip
+    """Rows, columns, smaller and larger eigenvalue (the ``polarity``'s way) of the local
+    maxima of the scale-normalised smaller eigenvalue ``s^2 small`` over its 3 x 3
+    neighbourhood, where it is positive and ``large <= max_ratio * small``.
+
+    The eigenvalues the dense way (``polarity`` -1) are ``-upper`` and ``-lower``: the
+    tests are written on ``lower`` and ``upper`` directly (exact: negation only flips
+    the sign), so no negated copies are made.
+    """
+    if polarity > 0:
+        small, large, scale = lower, upper, np.float32(s * s)
+        ok = (small > 0) & (large <= max_ratio * small)
+    else:  # small = -upper, large = -lower
+        small, large, scale = upper, lower, np.float32(-(s * s))
+        ok = (small < 0) & (large >= max_ratio * small)
+    # OpenCV's masks and comparisons (exact) where numpy's boolean indexing crawls
+    resp = np.asarray(cv2.copyTo(np.multiply(small, scale), ok.view(np.uint8)))  # 0 where not
+    peaks = cv2.compare(resp, cv2.dilate(resp, _NEIGHBOURS), cv2.CMP_GE)
+    np.bitwise_and(peaks, (resp > 0).view(np.uint8), out=peaks)
+    points = cv2.findNonZero(peaks)  # (x, y), row by row as np.nonzero; None when none
+    xy = np.zeros((0, 2), np.intp) if points is None else points.reshape(-1, 2).astype(np.intp)
+    ys, xs = xy[:, 1], xy[:, 0]
+    sign = np.float32(polarity)
+    return ys, xs, small[ys, xs] * sign, large[ys, xs] * sign
+
+
+def _strongest(values: NDArray[Any], n: int) -> NDArray[np.intp]:
+    """Indices of the ``n`` largest ``values``, largest first, ties in index order: the
+    first ``n`` of a stable descending sort, sorting only those at or above the ``n``-th
+    largest value (all of them, ties included, in index order)."""
+    neg = -values
+    cut = np.partition(neg, n - 1)[n - 1] if neg.size > n > 0 else np.nan
+    if not np.isfinite(cut):  # all of them (or NaN about): sort them all
+        return np.argsort(neg, kind="stable")[:n]
+    pick = np.flatnonzero(neg <= cut)
+    return pick[np.argsort(neg[pick], kind="stable")][:n]
 
 
 def blob_candidates_of(image: PreparedImage, *, max_n: int = 250) -> Described:
@@ -188,8 +238,13 @@ def blob_candidates_of(image: PreparedImage, *, max_n: int = 250) -> Described:
     return blob_features(image, found, noise)
 
 
-def blob_features(image: PreparedImage, found: Candidates, noise: NDArray[np.float32]) -> Described:
-    """Step 2 of the module docstring, one batch per scale."""
+def blob_features(
+    image: PreparedImage, found: Candidates, noise: NDArray[np.float32],
+    smooth: dict[float, NDArray[Any]] | None = None,
+) -> Described:  # fmt: skip
+    """Step 2 of the module docstring, one batch per scale. ``smooth``: the attenuation
+    blurred by each :func:`~castsight.detect.rings.smoothing` (sigma -> image), shared
+    with the caller: the blurs missing from it are added."""
     a = np.asarray(image.attenuation, np.float32)
     mask = image.mask
     grey = np.asarray(image.radiograph.pixels, np.float32)
@@ -202,7 +257,9 @@ def blob_features(image: PreparedImage, found: Candidates, noise: NDArray[np.flo
     if n == 0:
         return Described(found, feats, plane, contrast)
     dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    smooth = {k: cv2.GaussianBlur(a, (0, 0), k) for k in {smoothing(s) for s in found.sigma}}
+    smooth = {} if smooth is None else smooth
+    for k in {smoothing(s) for s in found.sigma} - smooth.keys():
+        smooth[k] = cv2.GaussianBlur(a, (0, 0), k)
     for sigma in np.unique(found.sigma):
         idx = np.nonzero(found.sigma == sigma)[0]
         rings, ks = Rings.at(float(sigma), RING_RADII), smoothing(float(sigma))
@@ -274,8 +331,10 @@ def _signed_log(v: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(np.sign(v) * np.log1p(np.abs(v)), np.float64)
 
 
+@functools.lru_cache(maxsize=256)
 def _sampled(r0: float, r1: float) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Offsets of a ring, a regular subset of about :data:`RING_SAMPLES` when large."""
+    """Offsets of a ring, a regular subset of about :data:`RING_SAMPLES` when large
+    (kept, read-only, as :func:`~castsight.detect.rings.offsets`)."""
     dy, _ = offsets(r0, r1)
     return offsets(r0, r1, max(1, round(float(np.sqrt(dy.size / RING_SAMPLES)))))
 

@@ -50,6 +50,7 @@ runs into the pocket and fails this test).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -407,12 +408,15 @@ def _detect_blobs(
     """
     a = np.asarray(image.attenuation, np.float32)
     mask = image.mask
-    noise = pixel_noise(a, image.noise_std)
-    found = blob_features(image, blob_candidates(a, mask, noise, max_n=cfg.max_blobs), noise)
+    # the blurs of the verification (rings.smoothing), each made once: the noise's
+    # high-pass, the features and the footprints share them
+    smooth: dict[float, NDArray[Any]] = {1.0: cv2.GaussianBlur(a, (0, 0), 1.0)}
+    noise = pixel_noise(a, image.noise_std, smooth[1.0])
+    candidates = blob_candidates(a, mask, noise, max_n=cfg.max_blobs)
+    found = blob_features(image, candidates, noise, smooth)
     p = default_classifier().score(found.features)
     sigma = found.candidates.sigma
     radius = sigma * np.sqrt(2.0)
-    smooth: dict[float, NDArray[Any]] = {}
     taken = np.zeros(a.shape, bool)
     grouped = p < cfg.report_score
     indications: list[Indication] = []
@@ -509,22 +513,39 @@ def _judged_share(mask: NDArray[np.bool_], cfg: LocalSettings) -> float:
     >>> 0.5 < _judged_share(holed, LocalSettings()) < 0.95
     True
     """
-    rows, cols = mask.shape
+    flat_mask = mask.ravel()
     shares = []
     for sigma in cfg.blob_scales_px:
-        rings = Rings.at(sigma, cfg.ring_radii)
-        lattice = JUDGED_LATTICE_PX * max(1, int(rings.r // JUDGED_LATTICE_PX))
-        gy, gx = np.mgrid[lattice // 2 : rows : lattice, lattice // 2 : cols : lattice]
-        on = mask[gy, gx]
-        ys, xs = gy[on].astype(np.intp), gx[on].astype(np.intp)
-        if ys.size == 0:
+        centres, ring, inside, n_inside = _judged_lattice(mask.shape, sigma, cfg.ring_radii)
+        on = flat_mask[centres]
+        if not on.any():
             return 0.0
-        dy, dx = offsets(rings.inner, rings.outer)
-        stride = max(1, round(float(np.sqrt(dy.size / JUDGED_RING_SAMPLES))))
-        dy, dx = offsets(rings.inner, rings.outer, stride)
-        yy, xx = ys[:, None] + dy[None, :], xs[:, None] + dx[None, :]
-        inside = (yy >= 0) & (yy < rows) & (xx >= 0) & (xx < cols)
-        part = inside & mask[np.clip(yy, 0, rows - 1), np.clip(xx, 0, cols - 1)]
-        ok = part.sum(axis=1) >= cfg.min_ring_part * np.maximum(inside.sum(axis=1), 1)
+        part = inside[on] & flat_mask[ring[on]]
+        ok = part.sum(axis=1) >= cfg.min_ring_part * np.maximum(n_inside[on], 1)
         shares.append(float(ok.mean()))
     return float(np.mean(shares))
+
+
+@functools.lru_cache(maxsize=64)
+def _judged_lattice(
+    shape: tuple[int, int], sigma: float, ring_radii: tuple[float, float]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp]]:
+    """What :func:`_judged_share` tests at one scale, for any mask of ``shape`` (kept: the
+    views of a station share their shape): the lattice points (flat indices), the sampled
+    background ring around each (flat indices, clipped to the image), which of those lie
+    inside the image, and how many."""
+    rows, cols = shape
+    rings = Rings.at(sigma, ring_radii)
+    lattice = JUDGED_LATTICE_PX * max(1, int(rings.r // JUDGED_LATTICE_PX))
+    gy, gx = np.mgrid[lattice // 2 : rows : lattice, lattice // 2 : cols : lattice]
+    ys, xs = gy.ravel().astype(np.intp), gx.ravel().astype(np.intp)
+    dy, dx = offsets(rings.inner, rings.outer)
+    stride = max(1, round(float(np.sqrt(dy.size / JUDGED_RING_SAMPLES))))
+    dy, dx = offsets(rings.inner, rings.outer, stride)
+    yy, xx = ys[:, None] + dy[None, :], xs[:, None] + dx[None, :]
+    inside = (yy >= 0) & (yy < rows) & (xx >= 0) & (xx < cols)
+    ring = np.clip(yy, 0, rows - 1) * cols + np.clip(xx, 0, cols - 1)
+    kept = (ys * cols + xs, ring, inside, inside.sum(axis=1))
+    for arr in kept:
+        arr.flags.writeable = False
+    return kept

@@ -9,6 +9,7 @@ outer rings; :mod:`castsight.detect.local`: footprints and the share of the view
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +45,11 @@ class Rings:
         return cls(r, inner, max(ring_radii[1] * r, inner + 3.0))
 
 
+@functools.lru_cache(maxsize=256)
 def offsets(r0: float, r1: float, stride: int = 1) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Integer offsets ``(dy, dx)`` with ``r0^2 <= dy^2 + dx^2 <= r1^2``, row by row (the
     order of a window's pixels); with ``stride`` > 1 only every ``stride``-th row and column.
+    Computed once per ring and kept (the arrays are read-only: they are shared).
 
     >>> dy, dx = offsets(0.0, 1.0)
     >>> list(zip(dy.tolist(), dx.tolist()))
@@ -60,7 +63,10 @@ def offsets(r0: float, r1: float, stride: int = 1) -> tuple[NDArray[np.intp], ND
         on = np.arange(-h, h + 1) % stride == 0
         sel &= on[:, None] & on[None, :]
     dy, dx = np.nonzero(sel)
-    return dy - h, dx - h
+    dy, dx = dy - h, dx - h
+    dy.flags.writeable = False
+    dx.flags.writeable = False
+    return dy, dx
 
 
 @dataclass(frozen=True)
@@ -181,11 +187,16 @@ def masked_median(values: NDArray[np.float64], keep: NDArray[np.bool_]) -> NDArr
     return np.asarray(np.where(n > 0, mid, 0.0), np.float64)
 
 
-def pixel_noise(a: NDArray[Any], model_std: NDArray[np.float32]) -> NDArray[np.float32]:
+def pixel_noise(
+    a: NDArray[Any], model_std: NDArray[np.float32], blurred: NDArray[Any] | None = None
+) -> NDArray[np.float32]:
     """Per-pixel noise of ``a``: the mean absolute high-pass residual per 32 px block
     (as a std), median-filtered across blocks, at least the noise model's (which holds
-    the quantisation step)."""
-    hp = cv2.absdiff(a, cv2.GaussianBlur(a, (0, 0), 1.0))
+    the quantisation step). ``blurred``: ``a`` blurred by a Gaussian of 1 px, when the
+    caller has it already."""
+    if blurred is None:
+        blurred = cv2.GaussianBlur(a, (0, 0), 1.0)
+    hp = cv2.absdiff(a, blurred)
     rows, cols = a.shape
     grid = (max(cols // 32, 3), max(rows // 32, 3))
     coarse: NDArray[Any] = cv2.resize(hp, grid, interpolation=cv2.INTER_AREA)
