@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
 from castsight.errors import InputError
+from castsight.preprocess.levels import counted_median, level_counts
 from castsight.preprocess.mask import (
     AIR_TRANSMISSION,
     OPAQUE_FRACTION,
@@ -286,7 +287,8 @@ def prepare(
         mask &= ~clipped  # clipped below full scale (8-bit export): no information there
     attenuation = np.asarray(cv2.log(transmission), np.float32)
     np.negative(attenuation, out=attenuation)
-    step_raw = _quantisation_step(img, mask)
+    levels = raw if raw.dtype in (np.uint8, np.uint16) else None
+    step_raw = _quantisation_step(img, mask, levels)
     std = _noise_std(img, dark, noise, step_raw)
     attenuation, impulses = _fix_impulses(attenuation, std, bad)
     mask &= ~impulses
@@ -297,7 +299,9 @@ def prepare(
     step = step_raw * float(np.median(inv_beam[::8, ::8])) if inv_beam is not None else step_raw
     pitch = radiograph.acquisition.pixel_pitch_mm
     quality = _quality(
-        _Measured(img, linear, mask, clipped, clip, transmission, top, step, step_raw, calibrated),
+        _Measured(
+            img, levels, linear, mask, clipped, clip, transmission, top, step, step_raw, calibrated
+        ),
         noise,
         pitch * 1000.0 if pitch else None,
     )
@@ -351,6 +355,8 @@ class _Measured:
 
     img: NDArray[np.float32]
     """Raw grey levels."""
+    levels: NDArray[Any] | None
+    """The same, as stored, when 8 or 16-bit integers (medians from their histogram)."""
     linear: NDArray[Any]
     """The linear image the SNR is measured on (transmission when calibrated, else raw)."""
     mask: NDArray[np.bool_]
@@ -373,8 +379,8 @@ def _quality(m: _Measured, noise: NoiseEstimate, pitch_um: float | None) -> Imag
     )
     raw_detector = m.top / max(m.step_raw, 1e-12) > 1024.0
     sat_part = _saturated_part(m, raw_detector) if part else 0
-    sub = m.img[::4, ::4][m.mask[::4, ::4]]  # a subsample is plenty for a median
-    signal = float(np.median(sub)) if sub.size else 0.0
+    sub = (slice(None, None, 4),) * 2  # a subsample is plenty for a median
+    signal = _median(m.img[sub], m.mask[sub], None if m.levels is None else m.levels[sub])
     if part:
         snr, noise_lin, why = _window_snr(m.linear, m.mask, m.step)
     else:
@@ -415,18 +421,47 @@ def _windowed(m: _Measured) -> bool:
     return 100.0 * int(np.count_nonzero(black)) / n >= WINDOW_CLIP_MIN_PCT
 
 
-def _quantisation_step(img: NDArray[np.float32], mask: NDArray[np.bool_]) -> float:
+def _quantisation_step(
+    img: NDArray[np.float32], mask: NDArray[np.bool_], levels: NDArray[Any] | None = None
+) -> float:
     """The smallest step between distinct grey levels of the part (1 for integer data,
-    257 for 8-bit data scaled to 16 bits; tiny for float data)."""
-    values = img[::2, ::2][mask[::2, ::2]]
-    if values.size < 2:
-        values = img.ravel()
-    levels = np.unique(values)
-    if levels.size < 2:
-        levels = np.unique(img[::2, ::2])
-    if levels.size < 2:
+    257 for 8-bit data scaled to 16 bits; tiny for float data). ``levels``: ``img`` as
+    stored, when 8 or 16-bit integers."""
+    half = (slice(None, None, 2),) * 2
+    if np.count_nonzero(mask[half]) >= 2:
+        distinct = _distinct(img[half], mask[half], levels[half] if levels is not None else None)
+    else:
+        distinct = _distinct(img, None, levels)
+    if distinct.size < 2:
+        distinct = _distinct(img[half], None, levels[half] if levels is not None else None)
+    if distinct.size < 2:
         return 1.0
-    return float(np.min(np.diff(levels)))
+    return float(np.min(np.diff(distinct)))
+
+
+def _distinct(
+    img: NDArray[np.float32], mask: NDArray[np.bool_] | None, levels: NDArray[Any] | None
+) -> NDArray[np.float32]:
+    """The distinct values of ``img`` (where ``mask``), ascending: from the histogram of
+    ``levels`` (``img`` as stored, 8 or 16-bit integers) when given."""
+    if levels is None:
+        return np.unique(img if mask is None else img[mask])
+    return np.flatnonzero(level_counts(levels, mask)).astype(img.dtype)
+
+
+def _median(
+    img: NDArray[np.float32], mask: NDArray[np.bool_], levels: NDArray[Any] | None
+) -> float:
+    """``float(np.median(img[mask]))`` (0 where ``mask`` is empty): from the histogram of
+    ``levels`` (``img`` as stored, 8 or 16-bit integers) when given."""
+    if levels is None:
+        values = img[mask]
+        return float(np.median(values)) if values.size else 0.0
+    counts = level_counts(levels, mask)
+    present = np.flatnonzero(counts)
+    if present.size == 0:
+        return 0.0
+    return float(counted_median(present.astype(img.dtype), counts[present]))
 
 
 def _tiles(arr: NDArray[Any], w: int, every: int = 1) -> NDArray[Any]:
@@ -468,8 +503,9 @@ def _window_snr(
         return None, None, f"fewer than {SNR_MIN_WINDOWS} part windows of {w} px to measure noise"
     # a large view has far more windows than the statistic needs: every other one down
     # and across (a quarter of the work) when that leaves plenty
-    every = 2 if int(_tiles(mask, w, 2).all(axis=1).sum()) >= 16 * SNR_MIN_WINDOWS else 1
-    inside = _tiles(mask, w, every).all(axis=1)
+    sparse = _tiles(mask, w, 2).all(axis=1)
+    every = 2 if int(sparse.sum()) >= 16 * SNR_MIN_WINDOWS else 1
+    inside = sparse if every == 2 else inside
     lin = np.asarray(linear, np.float32)
     smooth = cv2.GaussianBlur(lin, (0, 0), SNR_STRUCTURE_SIGMA)
     _, structure = _plane_fit(_tiles(smooth, w, every)[inside].astype(np.float64), w)
@@ -545,11 +581,11 @@ def _saturated_part(m: _Measured, raw_detector: bool) -> int:
     if count == 0 or m.calibrated or clip is None:
         return count
     export = not raw_detector  # a windowed export: its white is the air's level by design
-    part_level = float(np.median(img[mask])) if mask.any() else 0.0
+    part_level = _median(img, mask, m.levels)
     fraction = CLIP_NEAR_FRACTION_EXPORT if export else CLIP_NEAR_FRACTION
     near = np.float32(clip - fraction * max(clip - part_level, 0.0))
     detector_full = raw_detector and clip >= SATURATION_FRACTION * m.top
-    labels, _ = ndi.label(clipped)
+    _, labels = cv2.connectedComponents(clipped.view(np.uint8), connectivity=4)  # ndi.label's
     inner, outer = CLIP_RING_PX
     k_in = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inner + 1, 2 * inner + 1))
     k_out = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * outer + 1, 2 * outer + 1))
