@@ -29,9 +29,9 @@ runner = CliRunner()
 
 PINNED = {
     "bench/local": "e01066c13a1be01f9a2739fc061dd072910848239827c8bdb16891a59e1df02a",
-    "bench/reference": "9cb8f78feabbea534c350ad77a2464ad8b196d132c65aa31d15d3733eaa82264",
+    "bench/reference": "9b434a53ab33d5d417723d644e3e3b98c51801dd0e0a187ecd6d917f6329092d",
     "inspect/local": "e01066c13a1be01f9a2739fc061dd072910848239827c8bdb16891a59e1df02a",
-    "inspect/model": "9cb8f78feabbea534c350ad77a2464ad8b196d132c65aa31d15d3733eaa82264",
+    "inspect/model": "9b434a53ab33d5d417723d644e3e3b98c51801dd0e0a187ecd6d917f6329092d",
     "demo/reference": "8cc0584a8b56eef075074af78806c55880e91cca28a4566128d51953ee3fd6dc",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

@@ -539,8 +539,12 @@ class ReferenceDetector:
             return ref.mean
         tpl, (modes, small_mask) = self._templates[view], small
         f = tpl.factor
-        # the image in the anchor's frame, as the good images were when the modes were learned
-        flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LANCZOS4
+        # the image in the anchor's frame, as the good images were when the modes were
+        # learned, at full resolution and then downsampled (warping the downsampled image
+        # costs escapes and POD); cubic, not Lanczos: a quarter of the time, the same
+        # escapes and POD on both standard seeds (docs/notes/2026-12-03-speed.md); the
+        # posed mean onto the image stays Lanczos (cubic there: two more false calls)
+        flags = cv2.WARP_INVERSE_MAP | cv2.INTER_CUBIC
         size = ref.mean.shape[::-1]
         warped = cv2.warpAffine(image.attenuation, reg.matrix, size, flags=flags,
                                 borderMode=cv2.BORDER_REFLECT)  # fmt: skip
