@@ -890,8 +890,13 @@ def figures_of(
         "inspected_again": sum(o.attempts > 1 for o in held),
         "client_cpu_s": client_cpu_s,
         # since the station's last start: the server process (receiving, storing,
-        # signalling) and its inspection workers
+        # signalling) and its inspection workers, and the parts sentenced meanwhile
         "station_cpu_s": station_cpu_s,
+        "sentenced_since_last_start": sum(
+            1
+            for o in held
+            if o.sentenced_at is not None and starts and o.sentenced_at >= starts[-1][0]
+        ),
         "station_start_s": [round(up - t0, 2) for t0, up in starts],
     }
     if cpu is not None:
@@ -938,11 +943,11 @@ def summary(result: LoadResult) -> str:
         f"station starts {f['station_start_s']} s",
     ]
     if f.get("station_cpu_s"):
-        cpu_s, n = f["station_cpu_s"], max(sum(f["sentences"].values()), 1)
+        cpu_s, n = f["station_cpu_s"], f["sentenced_since_last_start"]
+        per = f" ({cpu_s['children'] / n:.1f} s per part)" if n else ""
         lines.append(
-            f"station CPU since its last start: server {cpu_s['process']:.0f} s, inspection "
-            f"workers {cpu_s['children']:.0f} s ({cpu_s['children'] / n:.1f} s per sentence "
-            "if none came before a restart)"
+            f"station CPU since its last start ({n} parts sentenced): server "
+            f"{cpu_s['process']:.0f} s, inspection workers {cpu_s['children']:.0f} s{per}"
         )
     for fault in result.faults:
         lines.append(f"fault: {json.dumps({k: v for k, v in fault.items() if k != 'at'})}")
