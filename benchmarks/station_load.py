@@ -4,7 +4,8 @@ sentence, and whether every acknowledged part ends with exactly one sentence.
 
     .venv/bin/python benchmarks/station_load.py [--cells 10] [--views 28] [--size 1536]
         [--period 76] [--minutes 10] [--store sqlite | --store postgresql://USER@HOST/DB]
-        [--kill-after S] [--drop-connections-after S] [--workers 2] [--no-mqtt]
+        [--kill-after S] [--drop-connections-after S] [--restart-postgres-after S]
+        [--workers 2] [--no-mqtt]
 
 What it does:
 
@@ -23,7 +24,10 @@ What it does:
    is sent again, same serial, every second until acknowledged.
 4. Faults: ``--kill-after S`` kills the station with SIGKILL S seconds into the load and
    starts it again at once; ``--drop-connections-after S`` (PostgreSQL) terminates every
-   connection of the station's database from a separate connection.
+   connection of the station's database from a separate connection;
+   ``--restart-postgres-after S`` restarts the PostgreSQL server itself
+   (``--restart-command``, default ``pg_ctlcluster 15 main restart``: root or the
+   server's owner) and waits until it answers again.
 5. After the load it waits (``--drain``) until every acknowledged part is sentenced,
    then reads every part (``GET /api/parts``) and counts from the database the sentence
    rows and the ``part_sentenced`` audit rows of each part, and from MQTT the messages of
@@ -90,6 +94,10 @@ class LoadOptions:
     """Times the connections are terminated, :attr:`drop_interval_s` apart (many times
     hit transactions in flight, not only idle pooled connections)."""
     drop_interval_s: float = 0.2
+    restart_postgres_after_s: float | None = None
+    restart_command: str = "pg_ctlcluster 15 main restart"
+    """How the PostgreSQL server is restarted (it must come back by itself: the
+    machine's server, shared with the tests; run as root or its owner)."""
     mqtt: bool = True
     drain_s: float | None = None
     """Seconds to wait after the load for the last sentences (None: 2 periods + 120 s)."""
@@ -336,7 +344,8 @@ def postgres_database(server: str) -> Iterator[tuple[str, str]]:
     from sqlalchemy.engine import make_url
 
     url = make_url(server.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    # pre-ping: the pooled connection does not outlive a server restart (a fault here)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"castsight_load_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -367,6 +376,41 @@ def drop_connections(server: str, database: str) -> int:
         return sum(1 for (ok,) in done if ok)
     finally:
         admin.dispose()
+
+
+def restart_postgres(command: str, server: str, timeout_s: float = 120.0) -> float:
+    """Restart the PostgreSQL server by ``command`` and wait until ``server`` accepts a
+    query again; the seconds from the restart's start to that.
+
+    Raises
+    ------
+    RuntimeError
+        The command failed, or the server did not come back within ``timeout_s``.
+    """
+    import shlex
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    t0 = time.monotonic()
+    done = subprocess.run(shlex.split(command), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command!r} failed ({done.returncode}): {done.stderr.strip()}")
+    url = make_url(server.replace("postgresql://", "postgresql+psycopg://", 1))
+    while True:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return time.monotonic() - t0
+        except Exception as err:  # not up yet, whatever the driver says
+            if time.monotonic() - t0 > timeout_s:
+                raise RuntimeError(
+                    f"PostgreSQL not back {timeout_s:.0f} s after {command!r}"
+                ) from err
+            time.sleep(0.2)
+        finally:
+            engine.dispose()
 
 
 # -- the cells -------------------------------------------------------------------------
@@ -727,8 +771,11 @@ def run_load(options: LoadOptions, prepared: Prepared, *, say: Any = print) -> L
         db_name = ""
         if options.store != "sqlite":
             database, db_name = stack.enter_context(postgres_database(options.store))
-        elif options.drop_connections_after_s is not None:
-            raise ValueError("--drop-connections-after needs --store postgresql://...")
+        elif (
+            options.drop_connections_after_s is not None
+            or options.restart_postgres_after_s is not None
+        ):
+            raise ValueError("PostgreSQL faults need --store postgresql://...")
         prefix = f"castsight-load-{uuid.uuid4().hex[:8]}"
         mqtt = MqttWatch(prefix) if options.mqtt else None
         if mqtt is not None:
@@ -766,6 +813,9 @@ def run_load(options: LoadOptions, prepared: Prepared, *, say: Any = print) -> L
         planned += [
             (start + s, "drop") for s in [options.drop_connections_after_s] if s is not None
         ]
+        planned += [
+            (start + s, "restart") for s in [options.restart_postgres_after_s] if s is not None
+        ]
         for when, kind in sorted(planned):
             time.sleep(max(0.0, when - time.time()))
             t0 = time.time()
@@ -777,6 +827,12 @@ def run_load(options: LoadOptions, prepared: Prepared, *, say: Any = print) -> L
                 faults.append({"fault": "kill -9", "at": t0, "at_s": t0 - start,
                                "down_s": up - t0})  # fmt: skip
                 say(f"fault: station up again after {up - t0:.1f} s")
+            elif kind == "restart":
+                took = restart_postgres(options.restart_command, options.store)
+                faults.append({"fault": "PostgreSQL restarted", "at": t0, "at_s": t0 - start,
+                               "command": options.restart_command, "down_s": took})  # fmt: skip
+                say(f"fault: PostgreSQL restarted at {t0 - start:.0f} s, accepting again "
+                    f"after {took:.1f} s")  # fmt: skip
             else:
                 n = 0
                 for k in range(options.drop_repeat):
@@ -993,6 +1049,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--drop-connections-after", type=float, default=None, metavar="S")
     ap.add_argument("--drop-repeat", type=int, default=1, metavar="N")
     ap.add_argument("--drop-interval", type=float, default=0.2, metavar="S")
+    ap.add_argument("--restart-postgres-after", type=float, default=None, metavar="S")
+    ap.add_argument("--restart-command", default=LoadOptions.restart_command)
     ap.add_argument("--no-mqtt", action="store_true")
     ap.add_argument("--drain", type=float, default=None, metavar="S")
     ap.add_argument("--good", type=int, default=6, help="good parts the model is taught from")
@@ -1007,6 +1065,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         inspection_timeout_s=args.timeout, kill_after_s=args.kill_after,
         drop_connections_after_s=args.drop_connections_after, drop_repeat=args.drop_repeat,
         drop_interval_s=args.drop_interval, mqtt=not args.no_mqtt,
+        restart_postgres_after_s=args.restart_postgres_after,
+        restart_command=args.restart_command,
         drain_s=args.drain,
     )  # fmt: skip
     options.workdir.mkdir(parents=True, exist_ok=True)
