@@ -33,10 +33,12 @@ POSES = {"V01": Pose.identity(), "V02": Pose.from_euler(25.0, 0.0, 0.0)}
 BOX = ((-30.0, -35.0, -10.0), (30.0, 35.0, 10.0))
 INSIDE = np.array([[4.0, -6.0, 2.0]])  # both views see it
 EDGE = np.array([[0.0, -30.5, 0.0]])  # near V01's frame: V02 sees only part of its ray
+FIVE = {**POSES, "V03": Pose.from_euler(-25.0, 0.0, 0.0), "V04": Pose.from_euler(0.0, 20.0, 0.0),
+        "V05": Pose.from_euler(0.0, -20.0, 0.0)}  # fmt: skip
 
 
 def _pixel(point: np.ndarray, view: str) -> tuple[int, int]:
-    rows, cols = project(point, GEOMETRY, POSES[view])
+    rows, cols = project(point, GEOMETRY, {**POSES, **FIVE}[view])
     return round(float(cols[0])), round(float(rows[0]))
 
 
@@ -103,11 +105,11 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
              crack: bool = False, edge: bool | set[str] = False,
              weak: dict[str, list[tuple[int, int, float]]] | None = None,
              depths: dict[str, float] | None = None, rules: dict[str, float] | None = None,
-             ) -> InspectionRecord:  # fmt: skip
+             poses: dict[str, Pose] = POSES) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    for view, pose in POSES.items():
+    for view, pose in poses.items():
         matrix = projection_matrix(GEOMETRY, pose) if geometry else None
         proj = tuple(tuple(map(float, r)) for r in matrix) if matrix is not None else None
         acq = Acquisition(pixel_pitch_mm=0.55, sod_mm=1000.0, sdd_mm=1100.0, projection=proj)
@@ -208,6 +210,24 @@ def test_what_a_displaced_edge_explains_counts_only_where_another_view_confirms_
                           depths={"V02": DEPTH * 2.5})  # fmt: skip
         assert chance.sentence == "OK"
         assert [i["confirmed"] for i in _indications(chance)] == [False, False]
+
+
+def test_what_a_displaced_edge_explains_needs_most_of_the_views_that_looked(
+    tmp_path: Path,
+) -> None:
+    """Five views see the point; two structural artefacts of alike depth agree by chance
+    where three other views looked and saw nothing: no defect. Three of five agree: NG."""
+    marks = {view: [_pixel(INSIDE, view)] for view in FIVE}
+    two = {view: marks[view] for view in ("V01", "V02")}
+    chance = _inspect(tmp_path / "a", two, sees=DEPTH / 4, edge=True, poses=FIVE)
+    assert chance.sentence == "OK"
+    assert [i["confirmed"] for i in _indications(chance)] == [False, False]
+    three = {view: marks[view] for view in ("V01", "V02", "V04")}
+    seen = _inspect(tmp_path / "b", three, sees=DEPTH / 4, edge=True, poses=FIVE)
+    assert seen.sentence == "NG"
+    # where the other views could not have detected its depth, two views suffice
+    blind = _inspect(tmp_path / "c", two, sees=DEPTH * 2, edge=True, poses=FIVE)
+    assert blind.sentence == "NG"
 
 
 def test_without_geometry_an_edge_explained_indication_still_counts(tmp_path: Path) -> None:

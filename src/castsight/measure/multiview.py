@@ -94,6 +94,9 @@ class Confirmation:
     coverage: int = 0
     """The fewest other views that would have seen it at any one point of its ray inside
     the part: 1 when wherever it lies some other view would have seen it."""
+    seen_at_point: tuple[str, ...] = ()
+    """Other views that would have detected it at :attr:`part_mm` (empty when it has no
+    triangulated point): the views that looked where it lies."""
 
 
 def _closest(o1: F64, d1: F64, o2: F64, d2: F64) -> tuple[float, F64 | None]:
@@ -188,10 +191,14 @@ def confirm(
             count += seen
             if seen.any():
                 covered.append(view)
-        where = None
+        where, at_point = None, []
         if partners:
             p = np.mean(list(partners.values()), axis=0)
             where = (round(float(p[0]), 2), round(float(p[1]), 2), round(float(p[2]), 2))
+            at_point = [v for v in covered
+                        if _sees(detectable[v], block, *project_points(projections[v], p[None]),
+                                 c.depth)[0]]  # fmt: skip
         coverage = int(count.min()) if len(count) else 0
-        out.append(Confirmation((c.view, *sorted(partners)), where, tuple(covered), coverage))
+        out.append(Confirmation((c.view, *sorted(partners)), where, tuple(covered), coverage,
+                                tuple(at_point)))  # fmt: skip
     return out
