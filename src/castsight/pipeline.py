@@ -288,7 +288,10 @@ class Inspector:
             failed = replace(base, status="unmeasurable", error=err.reason, findings=(finding,))
             return failed, q.noise
         t["detect_s"] = time.perf_counter() - t1
-        backgrounds = _background(prep, indications + judged.weak)
+        # a faint line along the frame is structure moved in, no candidate to confirm
+        # (as the detector leaves out what a displaced edge explains)
+        weak = tuple(w for w in judged.weak if not along_frame(w.bbox, prep.shape))
+        backgrounds = _background(prep, indications + weak)
         deviating = judged.deviating
         result = replace(
             base,
@@ -296,7 +299,7 @@ class Inspector:
             detectable=judged.detectable,
             judged_pct=round(100.0 * judged.share, 2),
             deviating_pct=None if deviating is None else round(100.0 * deviating, 3),
-            weak=judged.weak,
+            weak=weak,
             backgrounds=None if backgrounds is None else tuple(backgrounds),
         )  # fmt: skip
         return self._judge(result, indications, t), q.noise

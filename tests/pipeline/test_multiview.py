@@ -67,6 +67,7 @@ class _Marks:
         self.marks, self.sees, self.crack, self.edge = marks, sees, crack, edge
         self.depths = depths or {}
         self.weak = weak or {}
+        self.weak_shape = (5, 5)
 
     def detect(self, image: PreparedImage) -> list[Indication]:
         w, h = (1, 15) if self.crack else (5, 5)
@@ -80,9 +81,10 @@ class _Marks:
         ]
 
     def detect_judged(self, image: PreparedImage) -> Judged:
-        box = np.ones((5, 5), bool)
+        w, h = self.weak_shape
+        box = np.ones((h, w), bool)
         weak = tuple(
-            Indication((x - 2, y - 2, 5, 5), box, 1, depth, 4.2, "m", {WEAK: 1.0})
+            Indication((x - w // 2, y - h // 2, w, h), box, 1, depth, 4.2, "m", {WEAK: 1.0})
             for x, y, depth in self.weak.get(image.radiograph.view or "", [])
         )
         found = judged_whole(self.detect(image))._replace(weak=weak)
@@ -105,7 +107,8 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
              crack: bool = False, edge: bool | set[str] = False,
              weak: dict[str, list[tuple[int, int, float]]] | None = None,
              depths: dict[str, float] | None = None, rules: dict[str, float] | None = None,
-             poses: dict[str, Pose] = POSES) -> InspectionRecord:  # fmt: skip
+             poses: dict[str, Pose] = POSES, weak_shape: tuple[int, int] = (5, 5),
+             ) -> InspectionRecord:  # fmt: skip
     folder = tmp_path / "P1"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -116,6 +119,7 @@ def _inspect(tmp_path: Path, marks: dict[str, list[tuple[int, int]]], min_views:
         px = rng.poisson(np.full((SIZE, SIZE), 20000.0)).astype(np.uint16)
         write_radiograph(Radiograph(px, acq, "P1", "generic", view), folder / f"{view}.tif")
     detector = _Marks(marks, sees, crack, edge, weak, depths)
+    detector.weak_shape = weak_shape
     inspector = Inspector(_plan(min_views, rules), detector_for=lambda _view: detector)
     return inspector.inspect(discover_parts([folder])[0])
 
@@ -253,6 +257,19 @@ def test_a_weak_candidate_another_views_indication_confirms_counts(tmp_path: Pat
     assert found["V02#0"]["extra_weak"] == 1.0 and found["V02#0"]["confirmed"] is True
     assert sorted(found["V02#0"]["views"]) == ["V01", "V02"]  # type: ignore[arg-type]
     assert any("V02#0" in f.indications for f in record.findings)
+
+
+def test_a_weak_line_along_the_frame_confirms_nothing(tmp_path: Path) -> None:
+    """A faint line along the frame's edge is structure the fixturing moved in: as a weak
+    candidate it would let one view's displaced edge count (on 8 views of the standard
+    suite, P0164: a 17 mm "pore" at the frame). A compact one there still confirms."""
+    point = np.array([[0.0, 30.0, 0.0]])  # V01: at the bottom frame; V02: inside
+    strong = {"V02": [_pixel(point, "V02")]}
+    line = _inspect(tmp_path / "a", strong, edge=True, weak=_weak_at(point, "V01"),
+                    weak_shape=(15, 3))  # fmt: skip
+    assert line.sentence == "OK"
+    compact = _inspect(tmp_path / "b", strong, edge=True, weak=_weak_at(point, "V01"))
+    assert compact.sentence == "NG"
 
 
 @pytest.mark.parametrize(
