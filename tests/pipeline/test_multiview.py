@@ -226,6 +226,8 @@ def test_what_a_displaced_edge_explains_needs_most_of_the_views_that_looked(
     chance = _inspect(tmp_path / "a", two, sees=DEPTH / 4, edge=True, poses=FIVE)
     assert chance.sentence == "OK"
     assert [i["confirmed"] for i in _indications(chance)] == [False, False]
+    first = _indications(chance)[0]  # V01's: the record names the views that looked
+    assert {"V03", "V04", "V05"} <= set(first["looked"])  # type: ignore[arg-type]
     three = {view: marks[view] for view in ("V01", "V02", "V04")}
     seen = _inspect(tmp_path / "b", three, sees=DEPTH / 4, edge=True, poses=FIVE)
     assert seen.sentence == "NG"

@@ -293,6 +293,18 @@ def _share_note(ind: Mapping[str, Any]) -> str:
     return f" · {share:.2f} of a void's{light}"
 
 
+def _looked(looked: object, views: object) -> str:
+    """``, and N of the M views that looked where it lies saw it`` (empty without those).
+
+    >>> _looked(["V02", "V03", "V04"], ["V01", "V02"])
+    ', and 2 of the 4 views that looked where it lies saw it'
+    """
+    if not isinstance(looked, list) or not looked or not isinstance(views, list):
+        return ""
+    n = len(set(views) | set(looked))
+    return f", and {len(views)} of the {n} views that looked where it lies saw it"
+
+
 def _seen_line(ind: Mapping[str, Any]) -> str:
     """Which views saw the indication, where it lies in the part, whether it counted."""
     views = ind.get("views")
@@ -306,6 +318,7 @@ def _seen_line(ind: Mapping[str, Any]) -> str:
             "a line along the edge of the frame (structure moved into the field)"
             if ind.get("extra_frame_line")
             else "a displaced edge of the good part explains it"
+            + _looked(ind.get("looked"), views)
             if ind.get("extra_edge_explained")
             else "the views that looked did not see it"
         )

@@ -158,11 +158,12 @@ def _indications(view: ViewResult) -> list[dict[str, Any]]:
 def _seen(view: ViewResult, k: int) -> dict[str, Any]:
     """Which views saw indication ``k``, where it lies in the part, whether it counted."""
     if k >= len(view.confirmations):
-        return {"views": [view.view], "part_mm": None, "confirmed": None}
+        return {"views": [view.view], "part_mm": None, "looked": [], "confirmed": None}
     conf = view.confirmations[k]
     return {
         "views": list(conf.views),
         "part_mm": list(conf.part_mm) if conf.part_mm is not None else None,
+        "looked": list(conf.seen_at_point),
         "confirmed": f"{view.view}#{k}" not in view.unconfirmed,
     }
 
