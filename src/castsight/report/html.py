@@ -317,8 +317,7 @@ def _seen_line(ind: Mapping[str, Any]) -> str:
         why = (
             "a line along the edge of the frame (structure moved into the field)"
             if ind.get("extra_frame_line")
-            else "a displaced edge of the good part explains it"
-            + _looked(ind.get("looked"), views)
+            else "a displaced edge of the good part explains it" + _looked(ind.get("looked"), views)
             if ind.get("extra_edge_explained")
             else "the views that looked did not see it"
         )
