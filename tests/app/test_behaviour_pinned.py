@@ -28,10 +28,10 @@ from castsight.cli import app
 runner = CliRunner()
 
 PINNED = {
-    "bench/local": "e01066c13a1be01f9a2739fc061dd072910848239827c8bdb16891a59e1df02a",
-    "bench/reference": "9b434a53ab33d5d417723d644e3e3b98c51801dd0e0a187ecd6d917f6329092d",
-    "inspect/local": "e01066c13a1be01f9a2739fc061dd072910848239827c8bdb16891a59e1df02a",
-    "inspect/model": "9b434a53ab33d5d417723d644e3e3b98c51801dd0e0a187ecd6d917f6329092d",
+    "bench/local": "a8e000b1d33c6e4950782f41ab846ddf524e5cfa59fdf53b89cdff88f89e5fb1",
+    "bench/reference": "2fd556cf837d818f3bbdb544e2bf349fa2829c9a4cae7185b0f4beec2860e858",
+    "inspect/local": "a8e000b1d33c6e4950782f41ab846ddf524e5cfa59fdf53b89cdff88f89e5fb1",
+    "inspect/model": "2fd556cf837d818f3bbdb544e2bf349fa2829c9a4cae7185b0f4beec2860e858",
     "demo/reference": "8cc0584a8b56eef075074af78806c55880e91cca28a4566128d51953ee3fd6dc",
 }
 """sha256 of the normalised records and predictions of each run (see :func:`digest`)."""

@@ -163,8 +163,9 @@ class MultiView(_Model):
         ge=1,
         description="views that must agree on an indication a displaced edge of the good part "
         "explains (the detector's edge_explained) or that runs along the frame's edge, "
-        "wherever it lies; two such indications agree only with alike depths (within 2x); "
-        "1: no such rule",
+        "wherever it lies, and at least half of the views that looked where it lies (those "
+        "that could have detected its depth there); two such indications agree only with "
+        "alike depths (within 2x); 1: no such rule",
     )
 
 
