@@ -414,10 +414,10 @@ def _agreed(conf: Confirmation, need: int) -> bool:
     on an indication the good part's structure explains?
 
     Two structural artefacts of different views agree by chance, and the chances grow
-    with the pairs of views: at 8 views of the standard suite's parts, 31 of the 35
-    confirmed edge-explained indications that were no defect had one partner where
-    other views that looked did not see it (docs/notes/2026-12-03-more-views.md). A
-    defect on an edge is seen by the views that could detect its depth where it lies.
+    with the pairs of views: at 8 views of the standard suite's parts, 35 confirmed
+    edge-explained indications were no defect (3 per seed at 4 views), 31 of them with
+    one partner (docs/notes/2026-12-03-more-views.md). A defect on an edge is seen by
+    the views that could detect its depth where it lies.
 
     >>> _agreed(Confirmation(("V01", "V02"), (0.0, 0.0, 0.0), (), 0, ("V03", "V04", "V05")), 2)
     False
